@@ -1,0 +1,49 @@
+"""Fixtures for the integration tier: a real Docker engine, never a stand-in.
+
+Without an engine these tests skip on a laptop but fail under CI (``CI=true``), because a CI run
+that skipped them would be green while testing nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _engine_missing(reason: str) -> None:
+    message = f"no Docker engine: {reason}. Run `make engine` (scripts/provision-engine)."
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        _engine_missing(str(exc))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test run (or user object) can collide with."""
+    return f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def cleanup() -> Iterator[contextlib.ExitStack]:
+    """Register removals with ``cleanup.callback(...)``; they run after the test, pass or fail."""
+    with contextlib.ExitStack() as stack:
+        yield stack
