@@ -1,0 +1,109 @@
+"""The ``tamma-ops`` command group and the one place that turns errors into exit codes.
+
+Subcommands live in ``tamma_ops.commands`` and are imported only when invoked, so ``--help``
+stays fast however heavy a command's dependencies are.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import click
+
+from tamma_ops import __version__
+from tamma_ops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, TammaOpsError
+from tamma_ops.output import annotate_error, configure_logging
+
+# name: (module, one-line help shown by `tamma-ops --help` without importing the module)
+COMMANDS = {
+    "doctor": (
+        "tamma_ops.commands.doctor",
+        "Check the Docker engine, compose v2, buildx and disk.",
+    ),
+    "plan": ("tamma_ops.commands.plan", "Show each image's repository, tags and labels."),
+}
+
+
+@dataclass
+class Settings:
+    debug: bool = False
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
+
+
+EPILOG = """\b
+Examples:
+  tamma-ops doctor                         is this machine ready?
+  tamma-ops plan --repo ../tamma           tags and labels for the current commit
+  tamma-ops plan --ref refs/tags/v1.4.2 --json
+
+\b
+Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
+4 build failed, 70 internal error, 130 interrupted.
+"""
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tamma-ops")
+@click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.pass_obj
+def cli(settings: Settings, debug: bool, quiet: bool) -> None:
+    """Build, tag, push, smoke-test and deploy the Tamma container images."""
+    settings.debug = debug
+    configure_logging(debug=debug, quiet=quiet)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = Settings()
+    try:
+        status = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="tamma-ops",
+            standalone_mode=False,
+            obj=settings,
+        )
+    except TammaOpsError as exc:
+        _report(str(exc))
+        status = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        status = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        print("tamma-ops: interrupted", file=sys.stderr)
+        status = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: report, never crash
+        if settings.debug:
+            traceback.print_exc()
+        _report(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(rerun with --debug for the traceback, and please report it)"
+        )
+        status = EXIT_INTERNAL
+    logging.shutdown()
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _report(message: str) -> None:
+    annotate_error(message, os.environ)
+    print(f"tamma-ops: error: {message}", file=sys.stderr)

@@ -1,0 +1,54 @@
+"""The one exception tree of tamma-ops, and the exit code of each branch.
+
+::
+
+    TammaOpsError                 1  anything tamma-ops reports that has no branch of its own
+    ├── UsageError                2  bad input: options, refs, image names, paths
+    │   └── ManifestError         2  tamma-ops.toml is unreadable or invalid
+    ├── EngineError               3  the Docker engine (or compose, buildx) cannot be used
+    └── BuildError                4  an image failed to build
+
+Exit codes 5 (push) and 6 (smoke) are reserved for the commands that come next. Outside the tree,
+the CLI exits 130 on Ctrl-C and 70 on an unexpected exception.
+
+Every message says what failed, the likely cause, and what to run next. Errors from Docker and
+httpx are translated into this tree only in the module that talks to them.
+"""
+
+from __future__ import annotations
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+class TammaOpsError(Exception):
+    """Root of every error tamma-ops reports to a user."""
+
+    exit_code = 1
+
+
+class UsageError(TammaOpsError):
+    """Bad input: the user can fix it by changing an option, a path or a name."""
+
+    exit_code = 2
+
+
+class ManifestError(UsageError):
+    """The manifest file cannot be read or does not validate."""
+
+
+class EngineError(TammaOpsError):
+    """The Docker engine, or a plugin tamma-ops needs, cannot be reached or used."""
+
+    exit_code = 3
+
+
+class BuildError(TammaOpsError):
+    """An image failed to build. Keeps the evidence so a CI log shows why."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, image: str, log_tail: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.image = image
+        self.log_tail = log_tail

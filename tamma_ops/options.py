@@ -1,0 +1,87 @@
+"""Options that several commands share, defined once as decorators."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _split_names(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...]:
+    if not value:
+        return ()
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise click.BadParameter("name at least one image, e.g. --images tamma-api,tamma-engine")
+    return names
+
+
+_PLAN_PARAMS = (
+    click.option(
+        "--repo",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=Path(),
+        show_default="current directory",
+        help="Root of the Tamma monorepo (or any repo of the same shape).",
+    ),
+    click.option(
+        "--manifest",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Manifest to lay over the built-in default [default: REPO/tamma-ops.toml if present].",
+    ),
+    click.option(
+        "--registry",
+        envvar="TAMMA_REGISTRY",
+        help="Registry host, e.g. ghcr.io or 127.0.0.1:5000 [env: TAMMA_REGISTRY].",
+    ),
+    click.option(
+        "--owner",
+        envvar="TAMMA_OWNER",
+        help="Registry namespace [env: TAMMA_OWNER; in CI: GITHUB_REPOSITORY_OWNER].",
+    ),
+    click.option(
+        "--event", help="What triggered the build [env: GITHUB_EVENT_NAME; default: push]."
+    ),
+    click.option(
+        "--ref", help="Git ref being built, e.g. refs/tags/v1.2.3 [env: GITHUB_REF; else git]."
+    ),
+    click.option("--sha", help="Commit being built [env: GITHUB_SHA; else git HEAD]."),
+    click.option(
+        "--images",
+        "image_names",
+        callback=_split_names,
+        metavar="NAME[,NAME...]",
+        help="Only these images [default: every image of the manifest].",
+    ),
+)
+
+_PLAN_KEYS = ("repo", "manifest", "registry", "owner", "event", "ref", "sha", "image_names")
+
+
+def plan_options(command: F) -> F:
+    """Adds the shared plan options and passes them to the command as one ``plan_options``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported here so `--help` never loads the manifest's pydantic models.
+        from tamma_ops.plan import PlanOptions
+
+        values = {key: kwargs.pop(key) for key in _PLAN_KEYS}
+        values["images"] = values.pop("image_names")
+        return command(*args, plan_options=PlanOptions(**values), **kwargs)
+
+    for option in reversed(_PLAN_PARAMS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)

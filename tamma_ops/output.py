@@ -1,0 +1,85 @@
+"""Where output goes: diagnostics and progress to stderr, results to stdout, GitHub Actions extras.
+
+Library modules only log through ``logging.getLogger(__name__)``; the CLI calls
+``configure_logging`` once. On GitHub Actions long output is folded into groups, errors become
+annotations and a markdown summary is appended to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+
+def on_github_actions(env: Mapping[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"tamma-ops: {record.levelname.lower()}: {message}"
+        return message
+
+
+def configure_logging(
+    *, debug: bool = False, quiet: bool = False, stream: TextIO | None = None
+) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("tamma_ops")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+
+
+@contextlib.contextmanager
+def step(title: str, env: Mapping[str, str], stream: TextIO | None = None) -> Iterator[None]:
+    """A titled step: a foldable group on GitHub Actions, closed with a mark and its duration."""
+    out = stream or sys.stderr
+    github = on_github_actions(env)
+    print(f"::group::{title}" if github else f"==> {title}", file=out, flush=True)
+    started = time.monotonic()
+    mark = "✗"
+    try:
+        yield
+        mark = "✓"
+    finally:
+        if github:
+            print("::endgroup::", file=out, flush=True)
+        print(f"{mark} {title} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
+
+
+def annotate_error(message: str, env: Mapping[str, str], stream: TextIO | None = None) -> None:
+    if on_github_actions(env):
+        # Workflow commands are one line: newlines must be escaped as %0A.
+        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=tamma-ops::{escaped}", file=stream or sys.stderr, flush=True)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
+def write_step_summary(markdown: str, env: Mapping[str, str]) -> None:
+    """Appends to the job summary on GitHub Actions; does nothing elsewhere."""
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if on_github_actions(env) and path:
+        with Path(path).open("a", encoding="utf-8") as summary:
+            summary.write(markdown)
