@@ -7,12 +7,10 @@ stays fast however heavy a command's dependencies are.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
-import sys
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -36,6 +34,8 @@ class Settings:
 
 
 class LazyGroup(click.Group):
+    """Loads subcommands on demand and maps every error to its exit code, in one place."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -49,6 +49,26 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click reports these itself: usage errors exit 2
+        except TammaOpsError as exc:
+            _report(exc.message, exc.fix)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("tamma-ops: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # noqa: BLE001 - last line of defence: report, never crash
+            if ctx.ensure_object(Settings).debug:
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            _report(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(rerun with --debug for the traceback, and please report it)"
+            )
+            ctx.exit(EXIT_INTERNAL)
 
 
 EPILOG = """\b
@@ -67,43 +87,19 @@ Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
 @click.version_option(__version__, prog_name="tamma-ops")
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
-@click.pass_obj
-def cli(settings: Settings, debug: bool, quiet: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     """Build, tag, push, smoke-test and deploy the Tamma container images."""
-    settings.debug = debug
+    ctx.ensure_object(Settings).debug = debug
     configure_logging(debug=debug, quiet=quiet)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings = Settings()
-    try:
-        status = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="tamma-ops",
-            standalone_mode=False,
-            obj=settings,
-        )
-    except TammaOpsError as exc:
-        _report(str(exc))
-        status = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        status = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        print("tamma-ops: interrupted", file=sys.stderr)
-        status = EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: report, never crash
-        if settings.debug:
-            traceback.print_exc()
-        _report(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(rerun with --debug for the traceback, and please report it)"
-        )
-        status = EXIT_INTERNAL
-    logging.shutdown()
-    sys.exit(status if isinstance(status, int) else 0)
+def main() -> None:
+    cli.main(prog_name="tamma-ops", obj=Settings())
 
 
-def _report(message: str) -> None:
-    annotate_error(message, os.environ)
-    print(f"tamma-ops: error: {message}", file=sys.stderr)
+def _report(message: str, fix: str | None = None) -> None:
+    annotate_error(message if fix is None else f"{message}\nfix: {fix}", os.environ)
+    click.echo(f"tamma-ops: error: {message}", err=True)
+    if fix is not None:
+        click.echo(f"tamma-ops: fix: {fix}", err=True)

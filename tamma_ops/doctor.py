@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tamma_ops.engine import START_ENGINE_HINT, EngineInfo, describe, engine_host, open_client
+from tamma_ops.engine import EngineInfo, describe, engine_host, open_client
 from tamma_ops.errors import EngineError
 
 # Five images plus the stack's infrastructure need a few GiB of layers; less is worth a warning.
@@ -59,7 +59,7 @@ def check_engine(env: Mapping[str, str]) -> tuple[Check, EngineInfo | None]:
         finally:
             client.close()
     except EngineError as exc:
-        return Check("engine", ok=False, detail=str(exc), fix=START_ENGINE_HINT), None
+        return Check("engine", ok=False, detail=exc.message, fix=exc.fix), None
     detail = f"{info.host}: Docker Engine {info.server_version}, API {info.api_version}"
     return Check("engine", ok=True, detail=detail), info
 
@@ -112,5 +112,6 @@ def failures(checks: list[Check], env: Mapping[str, str]) -> EngineError | None:
     if not failed:
         return None
     return EngineError(
-        f"{', '.join(failed)} not ready for tamma-ops on {engine_host(env)}; see the fixes above"
+        f"{', '.join(failed)} not ready for tamma-ops on {engine_host(env)}",
+        fix="apply the fixes listed above, then run `tamma-ops doctor` again",
     )

@@ -52,7 +52,7 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
         client.ping()
     except docker.errors.DockerException as exc:
         raise EngineError(
-            f"cannot reach the Docker engine at {host}: {exc}; {START_ENGINE_HINT}"
+            f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
         ) from exc
     return client
 
@@ -75,14 +75,15 @@ def describe(client: docker.DockerClient, env: Mapping[str, str]) -> EngineInfo:
         info = client.info()
     except docker.errors.DockerException as exc:
         raise EngineError(
-            f"the Docker engine stopped answering: {exc}; {START_ENGINE_HINT}"
+            f"the Docker engine stopped answering: {exc}", fix=START_ENGINE_HINT
         ) from exc
     api_version = str(version.get("ApiVersion", "0.0"))
     if _parse_api_version(api_version) < MIN_API_VERSION:
         wanted = ".".join(map(str, MIN_API_VERSION))
         raise EngineError(
             f"the Docker engine at {engine_host(env)} speaks API {api_version}, "
-            f"tamma-ops needs {wanted} or newer (Docker Engine 20.10+); upgrade the engine"
+            f"tamma-ops needs {wanted} or newer",
+            fix="upgrade to Docker Engine 20.10 or newer",
         )
     return EngineInfo(
         host=engine_host(env),

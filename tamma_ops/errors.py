@@ -11,8 +11,8 @@
 Exit codes 5 (push) and 6 (smoke) are reserved for the commands that come next. Outside the tree,
 the CLI exits 130 on Ctrl-C and 70 on an unexpected exception.
 
-Every message says what failed, the likely cause, and what to run next. Errors from Docker and
-httpx are translated into this tree only in the module that talks to them.
+Every message says what failed and the likely cause; ``fix`` says what to run next. Errors
+from Docker and httpx are translated into this tree only in the module that talks to them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,17 @@ EXIT_INTERNAL = 70
 
 
 class TammaOpsError(Exception):
-    """Root of every error tamma-ops reports to a user."""
+    """Root of every error tamma-ops reports to a user.
+
+    ``fix`` is the command or change that resolves it, shown on its own line.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
 
 
 class UsageError(TammaOpsError):
@@ -48,7 +56,14 @@ class BuildError(TammaOpsError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, image: str, log_tail: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        image: str,
+        log_tail: tuple[str, ...] = (),
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(message, fix=fix)
         self.image = image
         self.log_tail = log_tail

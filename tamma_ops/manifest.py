@@ -80,6 +80,7 @@ class FileHealth(_Frozen):
 
 
 Health = Annotated[HttpHealth | FileHealth, Field(discriminator="type")]
+_HEALTH_TYPES = ("http", "file")
 
 
 class ImageSpec(_Frozen):
@@ -246,6 +247,12 @@ def _describe(exc: ValidationError, origin: str, images: Mapping[str, Any]) -> s
         # Point at [images.<name>] as the user wrote it rather than at a list index.
         if len(location) >= 2 and location[0] == "images" and isinstance(location[1], int):  # noqa: PLR2004
             location[1] = names[location[1]]
+        # Pydantic names the chosen member of the health union; the user never wrote that key.
+        location = [
+            part
+            for index, part in enumerate(location)
+            if not (index and location[index - 1] == "health" and part in _HEALTH_TYPES)
+        ]
         field = ".".join(str(part) for part in location) or "(top level)"
         problems.append(f"{field}: {error['msg']}")
     listing = "\n  ".join(problems)

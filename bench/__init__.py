@@ -1,0 +1,1 @@
+"""Benchmarks: each module measures both sides in one run and prints ratios (see README.md)."""
