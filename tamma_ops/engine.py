@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tamma_ops.errors import EngineError
@@ -47,10 +48,23 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
     import docker.errors
 
     host = engine_host(env)
+    socket_path = host.removeprefix("unix://")
+    # Checked before the SDK sees it: its failed connection attempts leak the socket object.
+    if host.startswith("unix://") and not Path(socket_path).exists():
+        raise EngineError(
+            f"cannot reach the Docker engine: there is no socket at {socket_path}",
+            fix=START_ENGINE_HINT,
+        )
     try:
         client = docker.from_env(environment=dict(env), timeout=timeout)
+    except docker.errors.DockerException as exc:
+        raise EngineError(
+            f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
+        ) from exc
+    try:
         client.ping()
     except docker.errors.DockerException as exc:
+        client.close()
         raise EngineError(
             f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
         ) from exc

@@ -35,7 +35,6 @@ def configure_logging(
     handler.setFormatter(_Formatter())
     root = logging.getLogger("tamma_ops")
     root.handlers[:] = [handler]
-    root.propagate = False
     root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
 
 
