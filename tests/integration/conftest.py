@@ -15,8 +15,6 @@ import docker
 import docker.errors
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def _engine_missing(reason: str) -> None:
     message = f"no Docker engine: {reason}. Run `make engine` (scripts/provision-engine)."

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from tamma_ops.output import (
+    annotate_error,
+    configure_logging,
+    markdown_table,
+    step,
+    text_table,
+    write_step_summary,
+)
+
+GHA = {"GITHUB_ACTIONS": "true"}
+
+
+def test_step_outside_ci_prints_title_mark_and_duration():
+    out = io.StringIO()
+    with step("build tamma-api", {}, stream=out):
+        pass
+    first, last = out.getvalue().splitlines()
+    assert first == "==> build tamma-api"
+    assert last.startswith("✓ build tamma-api (")
+
+
+def test_step_on_github_actions_is_a_group_and_marks_failure():
+    out = io.StringIO()
+    with pytest.raises(ValueError, match="bad"), step("build", GHA, stream=out):
+        raise ValueError("bad")
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["::group::build", "::endgroup::"]
+    assert lines[2].startswith("✗ build (")
+
+
+def test_annotation_escapes_newlines_and_is_silent_elsewhere():
+    out = io.StringIO()
+    annotate_error("50% done\nthen failed", GHA, stream=out)
+    assert out.getvalue() == "::error title=tamma-ops::50%25 done%0Athen failed\n"
+    quiet = io.StringIO()
+    annotate_error("x", {}, stream=quiet)
+    assert quiet.getvalue() == ""
+
+
+def test_step_summary_appends_only_on_github_actions(tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("before\n")
+    write_step_summary("| a |\n", {**GHA, "GITHUB_STEP_SUMMARY": str(summary)})
+    write_step_summary("ignored\n", {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert summary.read_text() == "before\n| a |\n"
+
+
+def test_tables():
+    assert markdown_table(["A", "B"], [["1", "2"]]) == "| A | B |\n|---|---|\n| 1 | 2 |\n"
+    assert text_table(["IMAGE", "ID"], [["tamma-api", "1"]]) == "IMAGE      ID\ntamma-api  1"
+
+
+def test_logging_prefixes_warnings_but_not_progress():
+    out = io.StringIO()
+    configure_logging(stream=out)
+    log = logging.getLogger("tamma_ops.test")
+    log.info("building")
+    log.debug("hidden")
+    log.warning("careful")
+    assert out.getvalue() == "building\ntamma-ops: warning: careful\n"
+    configure_logging(quiet=True, stream=out)
+    log.info("not shown")
+    assert "not shown" not in out.getvalue()
