@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,13 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 
 def main() -> None:
+    # CI cancels a job with SIGTERM: unwind like Ctrl-C so containers and builds are cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
     cli.main(prog_name="tamma-ops", obj=Settings())
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _report(message: str, fix: str | None = None) -> None:
