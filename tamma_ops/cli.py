@@ -21,6 +21,7 @@ from tamma_ops.output import annotate_error, configure_logging
 
 # name: (module, one-line help shown by `tamma-ops --help` without importing the module)
 COMMANDS = {
+    "build": ("tamma_ops.commands.build", "Build, tag and label the images, in parallel."),
     "doctor": (
         "tamma_ops.commands.doctor",
         "Check the Docker engine, compose v2, buildx and disk.",
@@ -77,6 +78,7 @@ Examples:
   tamma-ops doctor                         is this machine ready?
   tamma-ops plan --repo ../tamma           tags and labels for the current commit
   tamma-ops plan --ref refs/tags/v1.4.2 --json
+  tamma-ops build --repo ../tamma -q       build all five images, one line each
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,

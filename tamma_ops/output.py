@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -82,3 +83,55 @@ def write_step_summary(markdown: str, env: Mapping[str, str]) -> None:
     if on_github_actions(env) and path:
         with Path(path).open("a", encoding="utf-8") as summary:
             summary.write(markdown)
+
+
+class TaskLog:
+    """Live output of tasks that run side by side (image builds): stderr, each line prefixed.
+
+    ``quiet`` keeps only one line when a task starts and one when it ends. On GitHub Actions a
+    task's lines are held until it ends and then printed as one foldable group, since the lines
+    of parallel tasks cannot be grouped as they come. Safe to call from several threads.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        quiet: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
+        self._width = max((len(name) for name in names), default=0)
+        self._github = on_github_actions(env)
+        self._quiet = quiet
+        self._out = stream or sys.stderr
+        self._held: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def _print(self, *lines: str) -> None:
+        with self._lock:
+            for line in lines:
+                print(line, file=self._out)
+            self._out.flush()
+
+    def started(self, name: str) -> None:
+        if self._quiet or not self._github:
+            self._print(f"==> {name}")
+
+    def line(self, name: str, text: str) -> None:
+        if self._quiet:
+            return
+        if self._github:
+            with self._lock:
+                self._held.setdefault(name, []).append(text)
+        else:
+            self._print(f"{name:<{self._width}} | {text}")
+
+    def finished(self, name: str, seconds: float, *, ok: bool) -> None:
+        mark = f"{'✓' if ok else '✗'} {name} ({seconds:.1f}s)"
+        with self._lock:
+            held = self._held.pop(name, [])
+        if self._github and not self._quiet:
+            self._print(f"::group::{name}", *held, "::endgroup::", mark)
+        else:
+            self._print(mark)

@@ -1,0 +1,97 @@
+"""The entry point of ``tamma-ops build``: check the input, then build with the chosen backend.
+
+Everything that can be checked without the engine is checked first, for every image, so a bad
+path or target exits 2 before anything is built and names every problem at once. An engine
+that cannot be reached exits 3 after that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from tamma_ops.build import BuildOptions, BuildResult, Reporter, in_plan_order
+from tamma_ops.build.dockerfile import check_target, read_stages
+from tamma_ops.engine import client_session
+from tamma_ops.errors import UsageError
+from tamma_ops.plan import ImagePlan, Plan
+
+MANIFEST_FIX = "correct the image's entry in tamma-ops.toml, or point --repo at the monorepo root"
+
+
+def _image_problems(image: ImagePlan, repo: Path) -> list[UsageError]:
+    spec = image.spec
+    context, dockerfile = spec.context_path(repo), spec.dockerfile_path(repo)
+    problems = []
+    if not context.is_dir():
+        state = "is not a directory" if context.exists() else "does not exist"
+        problems.append(UsageError(f"{image.name}: the build context {context} {state}"))
+    if not dockerfile.is_file():
+        state = "is not a file" if dockerfile.exists() else "does not exist"
+        problems.append(UsageError(f"{image.name}: the Dockerfile {dockerfile} {state}"))
+    else:
+        try:
+            stages = read_stages(dockerfile, image.name)
+            if spec.target is not None:
+                check_target(stages, spec.target, image=image.name, path=dockerfile)
+        except UsageError as exc:
+            problems.append(exc)
+    return problems
+
+
+def check_inputs(plan: Plan, repo: Path, options: BuildOptions) -> None:
+    """Raises one UsageError listing every bad path, target or option of this build."""
+    problems = [problem for image in plan.images for problem in _image_problems(image, repo)]
+    if options.backend == "sdk" and options.cache != "none":
+        problems.append(
+            UsageError(
+                f"--cache {options.cache} needs --backend buildx",
+                fix="the sdk backend reuses layers from images: use --cache-from REF",
+            )
+        )
+    for image in plan.images:
+        platforms = options.platforms or image.spec.platforms
+        if len(platforms) > 1:
+            problems.append(
+                UsageError(
+                    f"{image.name}: an image for several platforms ({', '.join(platforms)}) "
+                    "cannot be loaded into the engine, and tamma-ops pushes from the engine",
+                    fix="build one platform at a time with --platform",
+                )
+            )
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listing = "\n  ".join(problem.message for problem in problems)
+        raise UsageError(f"nothing was built:\n  {listing}", fix=MANIFEST_FIX)
+
+
+def build_images(
+    plan: Plan,
+    repo: Path,
+    options: BuildOptions,
+    env: Mapping[str, str],
+    reporter: Reporter,
+) -> BuildResult:
+    """Builds and tags every image of ``plan``. Raises UsageError, EngineError or BuildError."""
+    check_inputs(plan, repo, options)
+    started = time.monotonic()
+    if options.backend == "buildx":
+        from tamma_ops.build.buildx import BakeBuilder
+
+        with client_session(env) as client:
+            results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
+    else:
+        from tamma_ops.build.context import ContextStore
+        from tamma_ops.build.sdk import SdkBuilder
+
+        with ContextStore() as contexts:
+            contexts.prepare([image.spec for image in plan.images], repo)
+            with client_session(env) as client:
+                results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
+    return BuildResult(
+        backend=options.backend,
+        images=in_plan_order(results, [image.name for image in plan.images]),
+        seconds=time.monotonic() - started,
+    )
