@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BAKE_TASK = "buildx"
-PROVISION_FIX = "run `scripts/provision-engine` (it installs the buildx plugin), then `tamma-ops doctor`"
+PROVISION_FIX = (
+    "run `scripts/provision-engine` (it installs the buildx plugin), then `tamma-ops doctor`"
+)
 CONTAINER_BUILDER_FIX = (
     "use --cache inline, or a builder that can export caches: "
     "`docker buildx create --use --driver docker-container` (or set BUILDX_BUILDER)"
@@ -132,7 +134,7 @@ class _BakeLog:
         if number not in self._vertices:
             match = _NAME_RE.match(rest)
             self._vertices[number] = (rest, self._targets.get(match.group(1)) if match else None)
-        name, image = self._vertices[number]
+        image = self._vertices[number][1]
         self._lines.setdefault(number, deque(maxlen=_TAIL)).append(line)
         if rest.startswith("ERROR"):
             self.failed = (number, image)
@@ -265,7 +267,9 @@ class BakeBuilder:
                 env=self._env,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise EngineError(f"`docker {' '.join(args)}` failed: {exc}", fix=PROVISION_FIX) from exc
+            raise EngineError(
+                f"`docker {' '.join(args)}` failed: {exc}", fix=PROVISION_FIX
+            ) from exc
         if result.returncode != 0:
             raise EngineError(
                 f"`docker {' '.join(args)}` failed: {result.stderr.strip()}", fix=PROVISION_FIX

@@ -7,15 +7,14 @@ reach into, so an ignored node_modules costs one directory entry, not 100,000 fi
 
 The tar is what the Docker CLI would send: owners are root (uid and gid 0, no names); modes and
 modification times are kept (the classic builder's cache keys on content and mode, not on
-times); the Dockerfile and .dockerignore always travel, since the engine reads them first and
-drops them itself if they are ignored; a Dockerfile outside its context travels inside it under
-a hidden name that the .dockerignore sent along then hides from ``COPY``.
+times). Each image's Dockerfile travels under a hidden name (it may lie outside the context, and
+carries the image's labels), and the .dockerignore sent along hides those names: the engine
+reads the Dockerfile first and then drops whatever .dockerignore matches, so ``COPY`` never
+sees them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -23,24 +22,27 @@ import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from tamma_ops.build.ignore import IgnoreRules, Matches
 from tamma_ops.errors import UsageError
-from tamma_ops.manifest import ImageSpec
 
 log = logging.getLogger(__name__)
 
 DOCKERIGNORE = ".dockerignore"
+# The Dockerfiles tamma-ops sends (each image's own, with its labels) are named so.
+HIDDEN_PREFIX = ".tamma-ops-dockerfile-"
 
 
 def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Every entry under ``root`` that ``rules`` keep, as ('/'-separated path, entry), sorted."""
 
-    def visit(directory: str, prefix: str, parent: Matches) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    def visit(
+        directory: str, prefix: str, parent: Matches
+    ) -> Iterator[tuple[str, os.DirEntry[str]]]:
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
@@ -77,7 +79,7 @@ class _TarWriter:
                 self.tar.addfile(info)
             elif stat.S_ISLNK(status.st_mode):
                 info.type = tarfile.SYMTYPE
-                info.linkname = os.readlink(path)
+                info.linkname = str(Path(path).readlink())
                 self.tar.addfile(info)
             elif stat.S_ISREG(status.st_mode):
                 self._add_file(info, path, status)
@@ -110,57 +112,59 @@ class _TarWriter:
         self.written.add(name)
 
 
-def write_tar(
-    root: Path,
-    out: BinaryIO,
-    *,
-    always: Sequence[str] = (),
-    outside: Sequence[tuple[str, Path]] = (),
-) -> int:
+def write_tar(root: Path, out: BinaryIO, *, dockerfiles: Mapping[str, str] | None = None) -> int:
     """Writes the context at ``root`` to ``out``; returns how many entries it holds.
 
-    ``always`` are paths inside ``root`` sent even when ignored (the Dockerfiles);
-    ``outside`` are (name, path) Dockerfiles from elsewhere, sent under ``name`` and ignored.
+    ``dockerfiles`` (hidden name -> text) travel along, and the .dockerignore sent hides them.
     """
+    dockerfiles = dockerfiles or {}
     rules = IgnoreRules.read(root / DOCKERIGNORE)
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         writer = _TarWriter(tar, root)
         for name, entry in walk(root, rules):
-            if name == DOCKERIGNORE and outside:
+            if name == DOCKERIGNORE and dockerfiles:
                 continue
             writer.add(name, entry.path, entry.stat(follow_symlinks=False))
-        for name in (DOCKERIGNORE, *always):
-            path = root / name
-            if name not in writer.written and (name != DOCKERIGNORE or not outside):
-                with contextlib.suppress(FileNotFoundError):
-                    writer.add(name, str(path), path.lstat())
-        if outside:
-            ignored = _read_bytes(root / DOCKERIGNORE)
-            hidden = "".join(f"\n{name}" for name, _ in outside).encode()
-            writer.add_bytes(DOCKERIGNORE, ignored + hidden + b"\n")
-            for name, path in outside:
-                writer.add_bytes(name, _read_bytes(path))
+        ignore_file = root / DOCKERIGNORE
+        if dockerfiles:
+            writer.add_bytes(DOCKERIGNORE, _amended_ignore(ignore_file))
+            for name, text in sorted(dockerfiles.items()):
+                writer.add_bytes(name, text.encode("utf-8"))
+        elif DOCKERIGNORE not in writer.written and ignore_file.is_file():
+            # The engine reads it first, and drops it itself if it is ignored.
+            writer.add(DOCKERIGNORE, str(ignore_file), ignore_file.lstat())
         return len(writer.written)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _amended_ignore(path: Path) -> bytes:
+    """The .dockerignore to send: the real one, plus a pattern that hides tamma-ops' Dockerfiles.
+
+    Without a real one, the one sent also hides itself, so COPY sees exactly the user's files.
+    """
     try:
-        return path.read_bytes()
+        original = path.read_bytes()
     except FileNotFoundError:
-        return b""
+        return f"{DOCKERIGNORE}\n{HIDDEN_PREFIX}*\n".encode()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
+    return original.rstrip(b"\n") + f"\n{HIDDEN_PREFIX}*\n".encode()
 
 
 @dataclass(frozen=True)
-class _Entry:
-    tar: Path
+class ImageContext:
+    """What one image sends: its context directory and the Dockerfile text to build."""
+
+    image: str
+    directory: Path
     dockerfile: str
 
+    @property
+    def hidden_name(self) -> str:
+        return self.hidden_name_of(self.image)
 
-def _outside_name(dockerfile: Path) -> str:
-    digest = hashlib.sha256(str(dockerfile).encode()).hexdigest()[:12]
-    return f".dockerfile.{digest}"
+    @staticmethod
+    def hidden_name_of(image: str) -> str:
+        return f"{HIDDEN_PREFIX}{image}"
 
 
 class ContextStore:
@@ -168,7 +172,7 @@ class ContextStore:
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="tamma-ops-context-")
-        self._entries: dict[str, _Entry] = {}
+        self._tars: dict[str, Path] = {}
 
     def __enter__(self) -> ContextStore:
         return self
@@ -179,41 +183,27 @@ class ContextStore:
     def close(self) -> None:
         self._dir.cleanup()
 
-    def prepare(self, images: Sequence[ImageSpec], repo: Path) -> None:
-        """Writes the context of every image; raises UsageError for an unreadable file."""
-        by_context: dict[Path, list[ImageSpec]] = {}
-        for spec in images:
-            by_context.setdefault(spec.context_path(repo).resolve(), []).append(spec)
-        for number, (root, specs) in enumerate(by_context.items()):
-            inside: list[str] = []
-            outside: list[tuple[str, Path]] = []
-            names: dict[str, str] = {}
-            for spec in specs:
-                dockerfile = spec.dockerfile_path(repo).resolve()
-                if dockerfile.is_relative_to(root):
-                    names[spec.name] = dockerfile.relative_to(root).as_posix()
-                    inside.append(names[spec.name])
-                else:
-                    names[spec.name] = _outside_name(dockerfile)
-                    outside.append((names[spec.name], dockerfile))
+    def prepare(self, contexts: Sequence[ImageContext]) -> None:
+        """Writes one tar per context directory; raises UsageError for an unreadable file."""
+        by_directory: dict[Path, list[ImageContext]] = {}
+        for context in contexts:
+            by_directory.setdefault(context.directory.resolve(), []).append(context)
+        for number, (root, members) in enumerate(by_directory.items()):
             tar_path = Path(self._dir.name) / f"context-{number}.tar"
             started = time.monotonic()
+            dockerfiles = {member.hidden_name: member.dockerfile for member in members}
             with tar_path.open("wb") as out:
-                count = write_tar(root, out, always=inside, outside=sorted(set(outside)))
+                count = write_tar(root, out, dockerfiles=dockerfiles)
             log.info(
-                "context %s: %d entries, %.1f MB in %.2fs",
+                "context %s: %d entries, %.1f MB, ready in %.2fs",
                 root,
                 count,
                 tar_path.stat().st_size / 1e6,
                 time.monotonic() - started,
             )
-            for spec in specs:
-                self._entries[spec.name] = _Entry(tar_path, names[spec.name])
-
-    def dockerfile(self, image: str) -> str:
-        """Where the image's Dockerfile is inside its context tar."""
-        return self._entries[image].dockerfile
+            for member in members:
+                self._tars[member.image] = tar_path
 
     def open(self, image: str) -> BinaryIO:
         """A fresh reader of the image's context tar (one per build: builds run in parallel)."""
-        return self._entries[image].tar.open("rb")
+        return self._tars[image].open("rb")

@@ -7,7 +7,9 @@ continuations, comment lines, heredocs (whose bodies are not instructions), flag
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ class Stage:
     base: str
     # Lower-cased, as Docker treats stage names; None for an unnamed stage.
     name: str | None
+    # Index of the line where the stage's FROM starts.
+    line: int
 
 
 def _escape_char(lines: list[str]) -> str:
@@ -36,14 +40,17 @@ def _escape_char(lines: list[str]) -> str:
     return "\\"
 
 
-def instructions(text: str) -> list[str]:
-    """Each instruction on one line, without comments, continuations or heredoc bodies."""
+def instructions(text: str) -> list[tuple[int, str]]:
+    """Each instruction on one line, with the index of the line it starts on.
+
+    Comments, continuations and heredoc bodies are resolved as Docker's parser resolves them.
+    """
     lines = text.removeprefix("\ufeff").splitlines()
     escape = _escape_char(lines)
-    result: list[str] = []
-    pending = ""
+    result: list[tuple[int, str]] = []
+    pending, start = "", 0
     heredocs: list[str] = []
-    for raw in lines:
+    for index, raw in enumerate(lines):
         if heredocs:
             if raw.strip() == heredocs[0]:
                 heredocs.pop(0)
@@ -51,23 +58,25 @@ def instructions(text: str) -> list[str]:
         stripped = raw.strip()
         if stripped.startswith("#") or (not stripped and pending):
             continue
+        if not pending:
+            start = index
         if stripped.endswith(escape):
-            pending += stripped[:-1] + " "
+            pending += stripped[:-1].rstrip() + " "
             continue
         instruction = (pending + stripped).strip()
         pending = ""
         if instruction:
-            result.append(instruction)
+            result.append((start, instruction))
             if instruction.split(maxsplit=1)[0].upper() in _HEREDOC_INSTRUCTIONS:
                 heredocs = [match.group(2) for match in _HEREDOC_RE.finditer(instruction)]
     if pending.strip():
-        result.append(pending.strip())
+        result.append((start, pending.strip()))
     return result
 
 
 def parse_stages(text: str) -> tuple[Stage, ...]:
     stages = []
-    for instruction in instructions(text):
+    for line, instruction in instructions(text):
         words = instruction.split()
         if words[0].upper() != "FROM":
             continue
@@ -77,12 +86,46 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
         name = None
         if len(arguments) >= 3 and arguments[1].upper() == "AS":  # noqa: PLR2004 - image AS name
             name = arguments[2].lower()
-        stages.append(Stage(base=arguments[0], name=name))
+        stages.append(Stage(base=arguments[0], name=name, line=line))
     return tuple(stages)
 
 
+def with_labels(text: str, labels: Mapping[str, str], target: str | None = None) -> str:
+    """The Dockerfile with one ``LABEL`` instruction ending the target stage (else the last).
+
+    The classic builder turns each label it is given into a step of its own, each committing a
+    container; one instruction makes it one step.
+    """
+    if not labels:
+        return text
+    lines = text.removeprefix("\ufeff").splitlines()
+    escape = _escape_char(lines)
+    pairs = " ".join(
+        f"{_quoted(key, escape)}={_quoted(value, escape)}" for key, value in labels.items()
+    )
+    instruction = f"LABEL {pairs}"
+    stages = parse_stages(text)
+    following = [
+        later.line
+        for stage, later in itertools.pairwise(stages)
+        if target is not None and stage.name == target.lower()
+    ]
+    if following:
+        lines.insert(following[0], instruction)
+    else:
+        lines.append(instruction)
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(value: str, escape: str) -> str:
+    # A double-quoted Dockerfile word: the escape character escapes, "$" would expand a variable.
+    for special in (escape, '"', "$"):
+        value = value.replace(special, escape + special)
+    return f'"{value}"'
+
+
 def read_stages(path: Path, image: str) -> tuple[Stage, ...]:
-    """The stages of the Dockerfile at ``path``. Raises UsageError if it has none or is unreadable."""
+    """The stages of the Dockerfile at ``path``. Raises UsageError when there are none."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,7 +1,8 @@
 """.dockerignore rules, matched the way BuildKit and the Docker CLI match them.
 
 - One pattern a line; a line starting with ``#`` is a comment; surrounding whitespace is dropped.
-- A pattern is cleaned like Go's ``filepath.Clean`` and loses a leading ``/``: ``/a/../b/`` is ``b``.
+- A pattern is cleaned like Go's ``filepath.Clean`` and loses a leading ``/``: ``/a/../b/``
+  is ``b``.
 - ``*`` matches inside one path component, ``?`` one character, ``[...]`` a class, ``**`` any
   number of components (none included); ``\\`` escapes the next character. Case matters.
 - A path is excluded when the last pattern that matches it, or one of its parent directories, is
@@ -29,46 +30,32 @@ _BOM = "\ufeff"
 
 
 def _clean(pattern: str) -> str:
-    cleaned = posixpath.normpath(pattern)
     # normpath keeps a leading "//" (POSIX allows it to mean something); Go's Clean does not.
-    cleaned = cleaned.lstrip("/") or "."
-    return cleaned
+    return posixpath.normpath(pattern).lstrip("/") or "."
+
+
+_TOKEN_RE = re.compile(r"\*\*/?|\\.?|\[.[^\]]*\]|.", re.DOTALL)
+_WILDCARDS = {"*": "[^/]*", "?": "[^/]"}
 
 
 def _translate(pattern: str) -> str:
     """moby/patternmatcher's glob-to-regexp translation, for '/'-separated paths."""
     out = []
-    index, length = 0, len(pattern)
-    while index < length:
-        char = pattern[index]
-        index += 1
-        if char == "*":
-            if index < length and pattern[index] == "*":
-                index += 1
-                if index < length and pattern[index] == "/":
-                    index += 1
-                out.append(".*" if index == length else "(.*/)?")
-            else:
-                out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "\\":
-            if index < length:
-                out.append(re.escape(pattern[index]))
-                index += 1
-            else:
-                out.append(re.escape("\\"))
-        elif char == "[":
-            end = pattern.find("]", index + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                # Passed through as Go does; only what Python alone treats as set syntax is escaped.
-                members = re.sub(r"([\[&~|])", r"\\\1", pattern[index:end])
-                out.append(f"[{members}]")
-                index = end + 1
+    for match in _TOKEN_RE.finditer(pattern):
+        token = match.group()
+        if token.startswith("**"):
+            out.append(".*" if match.end() == len(pattern) else "(.*/)?")
+        elif token in _WILDCARDS:
+            out.append(_WILDCARDS[token])
+        elif token.startswith("\\"):
+            out.append(re.escape(token[1:] or "\\"))
+        elif len(token) > 1:
+            # A class goes through as Go passes it; only what Python alone reads as set syntax
+            # is escaped.
+            members = re.sub(r"([\[&~|])", r"\\\1", token[1:-1])
+            out.append(f"[{members}]")
         else:
-            out.append(re.escape(char))
+            out.append(re.escape(token))
     return "".join(out)
 
 

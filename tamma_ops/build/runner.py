@@ -10,12 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tamma_ops.build import BuildOptions, BuildResult, Reporter, in_plan_order
 from tamma_ops.build.dockerfile import check_target, read_stages
 from tamma_ops.engine import client_session
 from tamma_ops.errors import UsageError
-from tamma_ops.plan import ImagePlan, Plan
+
+if TYPE_CHECKING:
+    from tamma_ops.plan import ImagePlan, Plan
 
 MANIFEST_FIX = "correct the image's entry in tamma-ops.toml, or point --repo at the monorepo root"
 
@@ -84,10 +87,10 @@ def build_images(
             results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
     else:
         from tamma_ops.build.context import ContextStore
-        from tamma_ops.build.sdk import SdkBuilder
+        from tamma_ops.build.sdk import SdkBuilder, image_contexts
 
         with ContextStore() as contexts:
-            contexts.prepare([image.spec for image in plan.images], repo)
+            contexts.prepare(image_contexts(plan.images, repo))
             with client_session(env) as client:
                 results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
     return BuildResult(

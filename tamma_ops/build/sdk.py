@@ -18,12 +18,14 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
-from tamma_ops.build.context import ContextStore
+from tamma_ops.build.context import ContextStore, ImageContext
+from tamma_ops.build.dockerfile import with_labels
 from tamma_ops.build.stream import BuildStream
-from tamma_ops.errors import BuildError, EngineError
+from tamma_ops.errors import BuildError, EngineError, UsageError
 
 if TYPE_CHECKING:
     import docker
@@ -36,17 +38,41 @@ log = logging.getLogger(__name__)
 ERROR_TAIL = 10
 
 
+def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext]:
+    """What each image sends: its context, and its Dockerfile with its labels added.
+
+    The labels go in the Dockerfile rather than to the engine, which would spend one step (and one
+    container) on each of them.
+    """
+    contexts = []
+    for image in images:
+        spec = image.spec
+        path = spec.dockerfile_path(repo)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{image.name}: cannot read the Dockerfile {path}: {exc}") from exc
+        dockerfile = with_labels(text, image.labels, spec.target)
+        contexts.append(ImageContext(image.name, spec.context_path(repo), dockerfile))
+    return contexts
+
+
 def group_images(images: Sequence[ImagePlan]) -> list[tuple[ImagePlan, ...]]:
     """Images that can share stages, in plan order; groups in order of their first image."""
     groups: dict[tuple[object, ...], list[ImagePlan]] = {}
     for image in images:
         spec = image.spec
-        key = (spec.dockerfile, spec.context, tuple(sorted(spec.build_args.items())), spec.platforms)
+        key = (
+            spec.dockerfile,
+            spec.context,
+            tuple(sorted(spec.build_args.items())),
+            spec.platforms,
+        )
         groups.setdefault(key, []).append(image)
     return [tuple(group) for group in groups.values()]
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     """A build stopped because the run was interrupted or another image failed."""
 
 
@@ -133,17 +159,17 @@ class SdkBuilder:
             executor.shutdown(wait=True)
             self._api.hooks["response"].remove(self._streams.hook)
 
-    def _collect(self, futures: list[concurrent.futures.Future[list[ImageResult]]]) -> list[ImageResult]:
-        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-        if any(future.done() and future.exception() for future in futures):
-            self._stop.set()  # builds already running finish; none start
+    def _collect(
+        self, futures: list[concurrent.futures.Future[list[ImageResult]]]
+    ) -> list[ImageResult]:
+        # After a failure, builds already running finish and no other starts (see _build_group).
         concurrent.futures.wait(futures)
         failures = [
             error
             for future in futures
             if not future.cancelled() and (error := future.exception()) is not None
         ]
-        failures = [error for error in failures if not isinstance(error, _Cancelled)]
+        failures = [error for error in failures if not isinstance(error, _CancelledError)]
         for error in failures[1:]:
             log.error("%s", error)
         if failures:
@@ -154,8 +180,14 @@ class SdkBuilder:
         results = []
         for image in group:
             if self._stop.is_set():
-                raise _Cancelled
-            results.append(self._build_image(image))
+                raise _CancelledError
+            try:
+                results.append(self._build_image(image))
+            except _CancelledError:
+                raise
+            except Exception:
+                self._stop.set()  # set here, before this worker can pick up another group
+                raise
         return results
 
     def _build_image(self, image: ImagePlan) -> ImageResult:
@@ -173,7 +205,7 @@ class SdkBuilder:
                 chunks = self._api.build(**self._build_arguments(image, context))
                 for chunk in chunks:
                     if self._interrupted.is_set():
-                        raise _Cancelled
+                        raise _CancelledError
                     for line in stream.feed(chunk):
                         self._reporter.line(name, line)
             for line in stream.finish():
@@ -188,7 +220,7 @@ class SdkBuilder:
             urllib3.exceptions.HTTPError,
         ) as exc:
             if self._interrupted.is_set():
-                raise _Cancelled from exc
+                raise _CancelledError from exc
             raise _translate(exc, name) from exc
         finally:
             self._streams.forget()
@@ -203,13 +235,14 @@ class SdkBuilder:
 
     def _build_arguments(self, image: ImagePlan, context: object) -> dict[str, Any]:
         spec = image.spec
-        cache_from = [ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources]
+        cache_from = [
+            ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources
+        ]
         return {
             "fileobj": context,
             "custom_context": True,
-            "dockerfile": self._contexts.dockerfile(image.name),
+            "dockerfile": ImageContext.hidden_name_of(image.name),
             "tag": image.references[0],
-            "labels": dict(image.labels),
             "buildargs": dict(spec.build_args) or None,
             "target": spec.target,
             # check_inputs made sure there is exactly one.
@@ -246,7 +279,9 @@ class SdkBuilder:
             self._api.tag(image_id, image.repository, tag, force=True)
 
     def _pull_cache_sources(self, images: Sequence[ImagePlan]) -> frozenset[str]:
-        refs = dict.fromkeys(ref for image in images for ref in self._options.cache_refs(image.name))
+        refs = dict.fromkeys(
+            ref for image in images for ref in self._options.cache_refs(image.name)
+        )
         return frozenset(ref for ref in refs if self._pull(ref))
 
     def _pull(self, ref: str) -> bool:
@@ -284,4 +319,3 @@ def _translate(exc: Exception, image: str) -> BuildError | EngineError:
 def _short(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     return str(explanation or exc)
-
