@@ -39,7 +39,11 @@ def health() -> Response:
     if address is None:
         return Response(
             503,
-            {"status": "unhealthy", "service": SERVICE, "database": "DATABASE_URL unset or invalid"},
+            {
+                "status": "unhealthy",
+                "service": SERVICE,
+                "database": "DATABASE_URL unset or invalid",
+            },
         )
     host, port = address
     try:
