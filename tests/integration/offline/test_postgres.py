@@ -106,7 +106,7 @@ def project(tmp_path_factory) -> Iterator[Project]:
     (initdb / "02-record.sh").write_text(INIT_SH)
     stack = Project(support.new_name(), directory)
     try:
-        stack.compose("up", "--detach", "--wait")
+        stack.compose("up", "--detach", "--wait", "--pull", "never")
         yield stack
     finally:
         stack.compose("down", "--volumes", "--remove-orphans", check=False)
@@ -200,7 +200,7 @@ def test_data_survives_down_and_up_without_volumes_after_a_clean_shutdown(docker
     assert stopped.attrs["State"]["ExitCode"] == 0, support.logs(stopped)
     assert "database system is shut down" in support.logs(stopped)
     project.compose("down")
-    project.compose("up", "--detach", "--wait")
+    project.compose("up", "--detach", "--wait", "--pull", "never")
     container = project.container(docker_client)
 
     assert container.id != stopped.id
