@@ -47,6 +47,8 @@ CONTAINER_BUILDER_FIX = (
     "use --cache inline, or a builder that can export caches: "
     "`docker buildx create --use --driver docker-container` (or set BUILDX_BUILDER)"
 )
+# The caches BuildKit exports to somewhere outside the image; the docker driver cannot.
+EXPORTED_CACHES = ("registry", "gha")
 _STOP_SECONDS = 10
 _TAIL = 10
 _VERTEX_RE = re.compile(r"^#(\d+) (.*)$")
@@ -102,7 +104,7 @@ def bake_definition(
 
 def check_driver(driver: str, options: BuildOptions) -> None:
     """Raises UsageError for what the builder's driver cannot do."""
-    if driver == "docker" and options.cache in ("registry", "gha"):
+    if driver == "docker" and options.cache in EXPORTED_CACHES:
         raise UsageError(
             f"--cache {options.cache}: the buildx builder uses the docker driver, "
             "which cannot export a build cache",
@@ -186,7 +188,8 @@ class BakeBuilder:
         return match.group(1) if match else "unknown"
 
     def build(self, images: Sequence[ImagePlan], repo: Path) -> list[ImageResult]:
-        check_driver(self.driver(), self._options)
+        if self._options.cache in EXPORTED_CACHES:
+            check_driver(self.driver(), self._options)
         definition = bake_definition(images, repo, self._options)
         targets = {target_name(image.name): image.name for image in images}
         with tempfile.TemporaryDirectory(prefix="tamma-ops-bake-") as work:

@@ -1,9 +1,10 @@
 """The default backend: the engine's classic builder through the Docker SDK's streaming API.
 
 Images that share a Dockerfile, context, build args and platform form a group (tamma-api and
-tamma-engine, the two targets of docker/Dockerfile.ts). Groups build side by side, up to
-``parallel`` at a time; the images of a group build one after another, so the first builds the
-shared stages and the others find them in the layer cache.
+tamma-engine, the two targets of docker/Dockerfile.ts); groups whose stages open the same way
+join one chain (see ``build_order``). Chains build side by side, up to ``parallel`` at a time;
+the images of a chain build one after another, so the first builds the shared stages and the
+others find them in the layer cache.
 
 A failed build stops further builds from starting; those already running finish. Ctrl-C closes
 the connection of every build in flight, which is how the engine learns to cancel a build (and,
@@ -17,13 +18,13 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
 from tamma_ops.build.context import ContextStore, ImageContext
-from tamma_ops.build.dockerfile import with_labels
+from tamma_ops.build.dockerfile import stage_openings, with_labels
 from tamma_ops.build.stream import BuildStream
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
@@ -58,7 +59,7 @@ def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext
 
 
 def group_images(images: Sequence[ImagePlan]) -> list[tuple[ImagePlan, ...]]:
-    """Images that can share stages, in plan order; groups in order of their first image."""
+    """Images that share stages, in plan order; groups in order of their first image."""
     groups: dict[tuple[object, ...], list[ImagePlan]] = {}
     for image in images:
         spec = image.spec
@@ -70,6 +71,30 @@ def group_images(images: Sequence[ImagePlan]) -> list[tuple[ImagePlan, ...]]:
         )
         groups.setdefault(key, []).append(image)
     return [tuple(group) for group in groups.values()]
+
+
+def build_order(
+    images: Sequence[ImagePlan], dockerfiles: Mapping[str, str]
+) -> list[tuple[ImagePlan, ...]]:
+    """Chains of images built one after another, in plan order; chains build side by side.
+
+    A chain is a group, or several groups whose Dockerfiles open a stage the same way (same base
+    image, same first instruction). Built at the same time, they would make the same steps twice,
+    and with two copies of a step the classic builder's cache (which takes the newest) leads
+    the next build off the path it cached, so a build with no change rebuilds steps.
+    """
+    groups = group_images(images)
+    openings = [
+        frozenset().union(*(stage_openings(dockerfiles[image.name]) for image in group))
+        for group in groups
+    ]
+    chains: list[list[int]] = []
+    for index, opening in enumerate(openings):
+        joined = [chain for chain in chains if any(openings[other] & opening for other in chain)]
+        chains = [chain for chain in chains if chain not in joined]
+        chains.append(sorted([*(member for chain in joined for member in chain), index]))
+    chains.sort(key=min)
+    return [tuple(image for member in chain for image in groups[member]) for chain in chains]
 
 
 class _CancelledError(Exception):
@@ -140,14 +165,16 @@ class SdkBuilder:
         self._streams = _OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
 
-    def build(self, images: Sequence[ImagePlan]) -> list[ImageResult]:
-        self._cache_sources = self._pull_cache_sources(images)
-        groups = group_images(images)
-        workers = min(self._options.workers(), len(groups))
+    def build(self, chains: Sequence[Sequence[ImagePlan]]) -> list[ImageResult]:
+        """Builds the chains (see build_order) side by side, the images of each in turn."""
+        self._cache_sources = self._pull_cache_sources(
+            [image for chain in chains for image in chain]
+        )
+        workers = min(self._options.workers(), len(chains))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-build")
         try:
-            futures = [executor.submit(self._build_group, group) for group in groups]
+            futures = [executor.submit(self._build_chain, chain) for chain in chains]
             return self._collect(futures)
         except BaseException:
             self._stop.set()
@@ -162,7 +189,7 @@ class SdkBuilder:
     def _collect(
         self, futures: list[concurrent.futures.Future[list[ImageResult]]]
     ) -> list[ImageResult]:
-        # After a failure, builds already running finish and no other starts (see _build_group).
+        # After a failure, builds already running finish and no other starts (see _build_chain).
         concurrent.futures.wait(futures)
         failures = [
             error
@@ -176,9 +203,9 @@ class SdkBuilder:
             raise failures[0]
         return [result for future in futures for result in future.result()]
 
-    def _build_group(self, group: Sequence[ImagePlan]) -> list[ImageResult]:
+    def _build_chain(self, chain: Sequence[ImagePlan]) -> list[ImageResult]:
         results = []
-        for image in group:
+        for image in chain:
             if self._stop.is_set():
                 raise _CancelledError
             try:

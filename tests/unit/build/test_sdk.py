@@ -12,7 +12,14 @@ import requests
 
 from tamma_ops.build import BuildOptions
 from tamma_ops.build.context import HIDDEN_PREFIX, ContextStore
-from tamma_ops.build.sdk import SdkBuilder, _OpenStreams, _translate, group_images, image_contexts
+from tamma_ops.build.sdk import (
+    SdkBuilder,
+    _OpenStreams,
+    _translate,
+    build_order,
+    group_images,
+    image_contexts,
+)
 from tamma_ops.errors import BuildError, EngineError, UsageError
 from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan, failure
 
@@ -20,9 +27,11 @@ from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan
 def build(plan, client, options=None, repo=EXAMPLE):
     options = options or BuildOptions(parallel=2)
     reporter = Recorder()
+    sent = image_contexts(plan.images, repo)
+    chains = build_order(plan.images, {context.image: context.dockerfile for context in sent})
     with ContextStore() as contexts:
-        contexts.prepare(image_contexts(plan.images, repo))
-        results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
+        contexts.prepare(sent)
+        results = SdkBuilder(client, contexts, options, reporter).build(chains)
     return results, reporter
 
 
@@ -33,6 +42,48 @@ def test_the_two_targets_of_one_dockerfile_form_one_group(plan):
         ["tamma-dashboard"],
         ["tamma-elsa"],
         ["tamma-api-dotnet"],
+    ]
+
+
+def names(chains):
+    return [[image.name for image in chain] for chain in chains]
+
+
+def test_groups_whose_stages_open_alike_build_in_one_chain(plan):
+    dockerfiles = {
+        context.image: context.dockerfile for context in image_contexts(plan.images, EXAMPLE)
+    }
+    # The TypeScript, Elsa and .NET API Dockerfiles all open a stage with
+    # `FROM tamma-offline/python:3.11` then `WORKDIR /src`; the dashboard's share nothing.
+    assert names(build_order(plan.images, dockerfiles)) == [
+        ["tamma-api", "tamma-engine", "tamma-elsa", "tamma-api-dotnet"],
+        ["tamma-dashboard"],
+    ]
+
+
+def test_unrelated_dockerfiles_build_side_by_side(plan):
+    dockerfiles = {
+        image.name: f"FROM base-{image.spec.dockerfile}\nRUN x\n" for image in plan.images
+    }
+    assert names(build_order(plan.images, dockerfiles)) == [
+        ["tamma-api", "tamma-engine"],
+        ["tamma-dashboard"],
+        ["tamma-elsa"],
+        ["tamma-api-dotnet"],
+    ]
+
+
+def test_chains_join_through_any_shared_opening(plan):
+    dockerfiles = {
+        "tamma-api": "FROM a\nRUN one\n",
+        "tamma-engine": "FROM a\nRUN one\n",
+        "tamma-dashboard": "FROM b\nRUN two\n",
+        "tamma-elsa": "FROM c\nRUN three\n",
+        "tamma-api-dotnet": "FROM a\nRUN one\nFROM b\nRUN two\n",
+    }
+    assert names(build_order(plan.images, dockerfiles)) == [
+        ["tamma-api", "tamma-engine", "tamma-dashboard", "tamma-api-dotnet"],
+        ["tamma-elsa"],
     ]
 
 
@@ -55,7 +106,7 @@ def test_a_dockerfile_that_cannot_be_read_is_bad_input(tmp_path):
 def test_every_image_is_built_and_gets_every_tag(plan):
     client = FakeClient()
     results, reporter = build(plan, client)
-    assert [result.name for result in results] == [image.name for image in plan.images]
+    assert sorted(result.name for result in results) == sorted(image.name for image in plan.images)
     api = next(result for result in results if result.name == "tamma-api")
     assert api.references == (
         "127.0.0.1:5000/acme/tamma-api:latest",

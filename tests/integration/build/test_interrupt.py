@@ -1,0 +1,101 @@
+"""Ctrl-C during a build: tamma-ops exits 130 at once and the engine keeps no build container.
+
+Run as a user runs it, in a process of its own, so the signal arrives as it would.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import docker
+import pytest
+
+from tests.integration.build.conftest import ENV, SHA, Builds
+
+
+def start_build(
+    example, builds: Builds, *args: str
+) -> tuple[subprocess.Popen[str], queue.Queue[str | None], threading.Thread]:
+    argv = [sys.executable, "-m", "tamma_ops", "build", "--repo", str(example)]
+    argv += ["--registry", builds.registry, "--owner", builds.owner, "--sha", SHA, "--ref", "main"]
+    process = subprocess.Popen(
+        [*argv, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return process, lines, reader
+
+
+def wait_for(lines: queue.Queue[str | None], text: str, timeout: float = 120) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = lines.get(timeout=deadline - time.monotonic())
+        if line is None:
+            break
+        seen.append(line)
+        if text in line and "echo" not in line:
+            return seen
+    pytest.fail(f"never saw {text!r}; output was:\n{''.join(seen)}")
+
+
+def containers_running(client: docker.DockerClient, marker: str) -> list[str | None]:
+    return [
+        container.id
+        for container in client.containers.list(all=True)
+        if marker in " ".join(container.attrs["Config"].get("Cmd") or [])
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sdk", "buildx"])
+def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
+    docker_client: docker.DockerClient, builds: Builds, example, backend
+):
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    dockerfile = example / "docker/Dockerfile.dashboard"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            "RUN mkdir -p /dist/assets",
+            f"RUN echo {marker}-started && sleep 120 && mkdir -p /dist/assets",
+        )
+    )
+    args = ("--images", "tamma-dashboard", "--backend", backend)
+    process, lines, reader = start_build(example, builds, *args)
+    try:
+        wait_for(lines, f"{marker}-started")
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=30)
+        elapsed = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()
+    assert status == 130
+    assert elapsed < 15
+    deadline = time.monotonic() + 15
+    while containers_running(docker_client, marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert containers_running(docker_client, marker) == []
