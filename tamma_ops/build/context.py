@@ -53,9 +53,9 @@ def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, os.DirEntry[str]
             excluded, matches = rules.match(path, parent)
             if not excluded:
                 yield path, entry
-            if entry.is_dir(follow_symlinks=False) and (
-                not excluded or rules.may_include_below(path)
-            ):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if rules.may_include_below(path) if excluded else not rules.excludes_all_below(path):
                 yield from visit(entry.path, f"{path}/", matches)
 
     return visit(str(root), "", rules.no_matches)

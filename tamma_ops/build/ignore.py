@@ -70,6 +70,8 @@ class _Pattern:
     exclusion: bool
     regex: re.Pattern[str]
     parts: tuple[str, ...]
+    # The pattern without its last component, for matches_every_child.
+    parent_regex: re.Pattern[str] | None
 
     @classmethod
     def parse(cls, line: str) -> _Pattern:
@@ -78,12 +80,21 @@ class _Pattern:
         if not text:
             raise ValueError("'!' alone is not a pattern")
         text = _clean(text)
+        parts = tuple(text.split("/"))
         return cls(
             text=text,
             exclusion=exclusion,
             regex=re.compile(_translate(text)),
-            parts=tuple(text.split("/")),
+            parts=parts,
+            parent_regex=re.compile(_translate("/".join(parts[:-1]))) if len(parts) > 1 else None,
         )
+
+    def matches_every_child(self, directory: str) -> bool:
+        """Whether this pattern matches every name directly inside ``directory`` (``dir/*``,
+        ``dir/**``, ``**/dir/**``...), which then excludes, or includes, all below it."""
+        if len(self.parts) < 2 or self.parts[-1] not in ("*", "**"):  # noqa: PLR2004
+            return False
+        return self.parent_regex is not None and self.parent_regex.fullmatch(directory) is not None
 
     def could_match_below(self, directory: Sequence[str]) -> bool:
         """Whether some path strictly inside ``directory`` could match this pattern."""
@@ -155,6 +166,17 @@ class IgnoreRules:
         """
         parts = directory.split("/")
         return any(pattern.could_match_below(parts) for pattern in self._exceptions)
+
+    def excludes_all_below(self, directory: str) -> bool:
+        """Whether everything inside ``directory`` is excluded, though it may not be itself.
+
+        True when a pattern such as ``**/node_modules/**`` matches every child and no exception
+        could bring anything back: the walk then sends the directory but never reads it.
+        """
+        return any(
+            not pattern.exclusion and pattern.matches_every_child(directory)
+            for pattern in self._patterns
+        ) and not self.may_include_below(directory)
 
 
 def _pattern_lines(lines: Iterable[str]) -> Iterable[str]:

@@ -141,6 +141,8 @@ ORACLE_RULES = [
     ["**/.env", "/packages"],
     ["*", "!apps", "!Dockerfile"],
     ["apps/*/src", "!apps/api/src/main.py"],
+    ["**/node_modules/**", "docs/*", "!docs/img"],
+    ["apps/**", "!apps/web/src"],
 ]
 
 
@@ -173,6 +175,42 @@ def test_the_walk_never_enters_a_directory_no_exception_can_reach(tmp_path, monk
     assert "apps/web/dist" not in visited
     assert "apps/web/src/main.ts" in sent
     assert not any(path.startswith("node_modules") for path in sent)
+
+
+@pytest.mark.parametrize(
+    ("patterns", "directory", "expected"),
+    [
+        (["node_modules/**"], "node_modules", True),
+        (["**/node_modules/**"], "apps/web/node_modules", True),
+        (["node_modules/*"], "node_modules", True),
+        (["node_modules/*.js"], "node_modules", False),  # not every name
+        (["node_modules/**", "!node_modules/keep"], "node_modules", False),
+        (["!node_modules/**"], "node_modules", False),  # an exception excludes nothing
+        (["node_modules"], "node_modules", False),  # the directory itself: see match()
+    ],
+)
+def test_excludes_all_below(patterns, directory, expected):
+    assert IgnoreRules(patterns).excludes_all_below(directory) is expected
+
+
+def test_the_walk_sends_a_directory_whose_contents_are_all_ignored_without_reading_it(
+    tmp_path, monkeypatch
+):
+    make_tree(tmp_path, TREE)
+    import os
+
+    visited = []
+    real_scandir = os.scandir
+
+    def scandir(path):
+        visited.append(Path(path).relative_to(tmp_path).as_posix())
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    sent = [path for path, _ in walk(tmp_path, IgnoreRules(["**/node_modules/**"]))]
+    assert "node_modules" in sent
+    assert "node_modules" not in visited
+    assert not any(path.startswith("node_modules/") for path in sent)
 
 
 def test_the_walk_enters_an_excluded_directory_an_exception_reaches_into(tmp_path):
