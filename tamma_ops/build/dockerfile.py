@@ -90,27 +90,6 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
-def stage_openings(text: str) -> frozenset[tuple[str, str]]:
-    """(base image, first instruction) of each stage that starts from an image, not a stage.
-
-    Dockerfiles that share one may share their first steps in the classic builder's cache.
-    """
-    openings = set()
-    names: set[str] = set()
-    base: str | None = None
-    for _, instruction in instructions(text):
-        words = instruction.split()
-        if words[0].upper() == "FROM":
-            stage = parse_stages(instruction)
-            base = stage[0].base if stage and stage[0].base.lower() not in names else None
-            if stage and stage[0].name:
-                names.add(stage[0].name)
-        elif base is not None:
-            openings.add((base, " ".join(words)))
-            base = None
-    return frozenset(openings)
-
-
 def with_labels(text: str, labels: Mapping[str, str], target: str | None = None) -> str:
     """The Dockerfile with one ``LABEL`` instruction ending the target stage (else the last).
 

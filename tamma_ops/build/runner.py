@@ -87,14 +87,16 @@ def build_images(
             results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
     else:
         from tamma_ops.build.context import ContextStore
-        from tamma_ops.build.sdk import SdkBuilder, build_order, image_contexts
+        from tamma_ops.build.schedule import plan_gates
+        from tamma_ops.build.sdk import SdkBuilder, image_contexts
 
         sent = image_contexts(plan.images, repo)
-        chains = build_order(plan.images, {context.image: context.dockerfile for context in sent})
+        gates = plan_gates(plan.images, {context.image: context.dockerfile for context in sent})
         with ContextStore() as contexts:
             contexts.prepare(sent)
             with client_session(env) as client:
-                results = SdkBuilder(client, contexts, options, reporter).build(chains)
+                builder = SdkBuilder(client, contexts, options, reporter)
+                results = builder.build(plan.images, gates)
     return BuildResult(
         backend=options.backend,
         images=in_plan_order(results, [image.name for image in plan.images]),

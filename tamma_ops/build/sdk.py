@@ -1,10 +1,8 @@
 """The default backend: the engine's classic builder through the Docker SDK's streaming API.
 
-Images that share a Dockerfile, context, build args and platform form a group (tamma-api and
-tamma-engine, the two targets of docker/Dockerfile.ts); groups whose stages open the same way
-join one chain (see ``build_order``). Chains build side by side, up to ``parallel`` at a time;
-the images of a chain build one after another, so the first builds the shared stages and the
-others find them in the layer cache.
+Up to ``parallel`` images build side by side, each starting once the images it shares steps
+with have made them (``schedule``): tamma-engine after tamma-api, the two targets of
+docker/Dockerfile.ts, so that it finds their shared stages in the layer cache.
 
 A failed build stops further builds from starting; those already running finish. Ctrl-C closes
 the connection of every build in flight, which is how the engine learns to cancel a build (and,
@@ -24,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
 from tamma_ops.build.context import ContextStore, ImageContext
-from tamma_ops.build.dockerfile import stage_openings, with_labels
+from tamma_ops.build.dockerfile import with_labels
+from tamma_ops.build.schedule import Gate, Scheduler
 from tamma_ops.build.stream import BuildStream
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
@@ -56,45 +55,6 @@ def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext
         dockerfile = with_labels(text, image.labels, spec.target)
         contexts.append(ImageContext(image.name, spec.context_path(repo), dockerfile))
     return contexts
-
-
-def group_images(images: Sequence[ImagePlan]) -> list[tuple[ImagePlan, ...]]:
-    """Images that share stages, in plan order; groups in order of their first image."""
-    groups: dict[tuple[object, ...], list[ImagePlan]] = {}
-    for image in images:
-        spec = image.spec
-        key = (
-            spec.dockerfile,
-            spec.context,
-            tuple(sorted(spec.build_args.items())),
-            spec.platforms,
-        )
-        groups.setdefault(key, []).append(image)
-    return [tuple(group) for group in groups.values()]
-
-
-def build_order(
-    images: Sequence[ImagePlan], dockerfiles: Mapping[str, str]
-) -> list[tuple[ImagePlan, ...]]:
-    """Chains of images built one after another, in plan order; chains build side by side.
-
-    A chain is a group, or several groups whose Dockerfiles open a stage the same way (same base
-    image, same first instruction). Built at the same time, they would make the same steps twice,
-    and with two copies of a step the classic builder's cache (which takes the newest) leads
-    the next build off the path it cached, so a build with no change rebuilds steps.
-    """
-    groups = group_images(images)
-    openings = [
-        frozenset().union(*(stage_openings(dockerfiles[image.name]) for image in group))
-        for group in groups
-    ]
-    chains: list[list[int]] = []
-    for index, opening in enumerate(openings):
-        joined = [chain for chain in chains if any(openings[other] & opening for other in chain)]
-        chains = [chain for chain in chains if chain not in joined]
-        chains.append(sorted([*(member for chain in joined for member in chain), index]))
-    chains.sort(key=min)
-    return [tuple(image for member in chain for image in groups[member]) for chain in chains]
 
 
 class _CancelledError(Exception):
@@ -159,25 +119,26 @@ class SdkBuilder:
         self._contexts = contexts
         self._options = options
         self._reporter = reporter
-        # Set when an image failed: no more builds start. Interrupted: builds in flight stop too.
-        self._stop = threading.Event()
+        # Set on Ctrl-C: the builds in flight stop too (after a failure, they finish).
         self._interrupted = threading.Event()
+        self._schedule = Scheduler([], {})
         self._streams = _OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
 
-    def build(self, chains: Sequence[Sequence[ImagePlan]]) -> list[ImageResult]:
-        """Builds the chains (see build_order) side by side, the images of each in turn."""
-        self._cache_sources = self._pull_cache_sources(
-            [image for chain in chains for image in chain]
-        )
-        workers = min(self._options.workers(), len(chains))
+    def build(
+        self, images: Sequence[ImagePlan], gates: Mapping[str, Sequence[Gate]]
+    ) -> list[ImageResult]:
+        """Builds the images side by side, each starting once its gates are open."""
+        self._cache_sources = self._pull_cache_sources(images)
+        self._schedule = Scheduler(images, gates)
+        workers = min(self._options.workers(), len(images))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-build")
         try:
-            futures = [executor.submit(self._build_chain, chain) for chain in chains]
+            futures = [executor.submit(self._work) for _ in range(workers)]
             return self._collect(futures)
         except BaseException:
-            self._stop.set()
+            self._schedule.stop()
             self._interrupted.set()
             executor.shutdown(wait=False, cancel_futures=True)
             self._streams.close_all()
@@ -189,7 +150,7 @@ class SdkBuilder:
     def _collect(
         self, futures: list[concurrent.futures.Future[list[ImageResult]]]
     ) -> list[ImageResult]:
-        # After a failure, builds already running finish and no other starts (see _build_chain).
+        # After a failure, builds already running finish and no other starts (see _work).
         concurrent.futures.wait(futures)
         failures = [
             error
@@ -203,18 +164,19 @@ class SdkBuilder:
             raise failures[0]
         return [result for future in futures for result in future.result()]
 
-    def _build_chain(self, chain: Sequence[ImagePlan]) -> list[ImageResult]:
+    def _work(self) -> list[ImageResult]:
+        """One worker: builds whatever image is ready next, until none is left."""
         results = []
-        for image in chain:
-            if self._stop.is_set():
-                raise _CancelledError
+        while (image := self._schedule.next()) is not None:
             try:
                 results.append(self._build_image(image))
             except _CancelledError:
                 raise
             except Exception:
-                self._stop.set()  # set here, before this worker can pick up another group
+                self._schedule.stop()  # before this worker could take another image
                 raise
+            finally:
+                self._schedule.finished(image.name)
         return results
 
     def _build_image(self, image: ImagePlan) -> ImageResult:
@@ -233,8 +195,11 @@ class SdkBuilder:
                 for chunk in chunks:
                     if self._interrupted.is_set():
                         raise _CancelledError
+                    steps = stream.steps
                     for line in stream.feed(chunk):
                         self._reporter.line(name, line)
+                    if stream.steps != steps:
+                        self._schedule.started_step(name, stream.steps)
             for line in stream.finish():
                 self._reporter.line(name, line)
             image_id = self._check(image, stream)

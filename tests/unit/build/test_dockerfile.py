@@ -12,7 +12,6 @@ from tamma_ops.build.dockerfile import (
     instructions,
     parse_stages,
     read_stages,
-    stage_openings,
     with_labels,
 )
 from tamma_ops.errors import UsageError
@@ -113,14 +112,6 @@ def test_label_values_are_quoted_and_escaped():
 def test_label_quoting_follows_the_escape_directive():
     line = with_labels("# escape=`\nFROM a\n", {"k": 'x"$'}).splitlines()[-1]
     assert line == 'LABEL "k"="x`"`$"'
-
-
-def test_stage_openings_skip_stages_built_on_stages():
-    assert stage_openings(MULTI) == {
-        ("${BASE}", "RUN echo one && echo two"),
-        ("scratch", "COPY --from=build /out /"),
-    }
-    assert stage_openings("FROM a AS x\nFROM x\nRUN y\n") == frozenset()
 
 
 def test_no_labels_leave_the_file_alone():

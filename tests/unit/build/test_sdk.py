@@ -12,12 +12,11 @@ import requests
 
 from tamma_ops.build import BuildOptions
 from tamma_ops.build.context import HIDDEN_PREFIX, ContextStore
+from tamma_ops.build.schedule import plan_gates
 from tamma_ops.build.sdk import (
     SdkBuilder,
     _OpenStreams,
     _translate,
-    build_order,
-    group_images,
     image_contexts,
 )
 from tamma_ops.errors import BuildError, EngineError, UsageError
@@ -28,63 +27,11 @@ def build(plan, client, options=None, repo=EXAMPLE):
     options = options or BuildOptions(parallel=2)
     reporter = Recorder()
     sent = image_contexts(plan.images, repo)
-    chains = build_order(plan.images, {context.image: context.dockerfile for context in sent})
+    gates = plan_gates(plan.images, {context.image: context.dockerfile for context in sent})
     with ContextStore() as contexts:
         contexts.prepare(sent)
-        results = SdkBuilder(client, contexts, options, reporter).build(chains)
+        results = SdkBuilder(client, contexts, options, reporter).build(plan.images, gates)
     return results, reporter
-
-
-def test_the_two_targets_of_one_dockerfile_form_one_group(plan):
-    groups = [[image.name for image in group] for group in group_images(plan.images)]
-    assert groups == [
-        ["tamma-api", "tamma-engine"],
-        ["tamma-dashboard"],
-        ["tamma-elsa"],
-        ["tamma-api-dotnet"],
-    ]
-
-
-def names(chains):
-    return [[image.name for image in chain] for chain in chains]
-
-
-def test_groups_whose_stages_open_alike_build_in_one_chain(plan):
-    dockerfiles = {
-        context.image: context.dockerfile for context in image_contexts(plan.images, EXAMPLE)
-    }
-    # The TypeScript, Elsa and .NET API Dockerfiles all open a stage with
-    # `FROM tamma-offline/python:3.11` then `WORKDIR /src`; the dashboard's share nothing.
-    assert names(build_order(plan.images, dockerfiles)) == [
-        ["tamma-api", "tamma-engine", "tamma-elsa", "tamma-api-dotnet"],
-        ["tamma-dashboard"],
-    ]
-
-
-def test_unrelated_dockerfiles_build_side_by_side(plan):
-    dockerfiles = {
-        image.name: f"FROM base-{image.spec.dockerfile}\nRUN x\n" for image in plan.images
-    }
-    assert names(build_order(plan.images, dockerfiles)) == [
-        ["tamma-api", "tamma-engine"],
-        ["tamma-dashboard"],
-        ["tamma-elsa"],
-        ["tamma-api-dotnet"],
-    ]
-
-
-def test_chains_join_through_any_shared_opening(plan):
-    dockerfiles = {
-        "tamma-api": "FROM a\nRUN one\n",
-        "tamma-engine": "FROM a\nRUN one\n",
-        "tamma-dashboard": "FROM b\nRUN two\n",
-        "tamma-elsa": "FROM c\nRUN three\n",
-        "tamma-api-dotnet": "FROM a\nRUN one\nFROM b\nRUN two\n",
-    }
-    assert names(build_order(plan.images, dockerfiles)) == [
-        ["tamma-api", "tamma-engine", "tamma-dashboard", "tamma-api-dotnet"],
-        ["tamma-elsa"],
-    ]
 
 
 def test_each_image_sends_its_dockerfile_with_its_labels_in_its_target_stage(plan):
