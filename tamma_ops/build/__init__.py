@@ -4,8 +4,9 @@ The modules, each owning one thing:
 
 - ``runner``: the entry point; checks the input before anything is built, picks a backend.
 - ``sdk``: the default backend, the engine's classic builder through the Docker SDK.
+- ``schedule``: which image the SDK backend may start when (shared steps are made once).
+- ``context``: what each image sends: one context tar per directory and run, its Dockerfile.
 - ``buildx``: ``docker buildx bake`` with a generated definition (BuildKit, cache export).
-- ``context``: the build-context tar, written once per context directory and run.
 - ``ignore``: .dockerignore rules, matched as BuildKit matches them.
 - ``dockerfile``: the stages of a Dockerfile, to check a target before building.
 - ``stream``: the classic builder's JSON stream: log lines, current step, image ID, error.

@@ -25,10 +25,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
+from tamma_ops.build.dockerfile import with_labels
 from tamma_ops.build.ignore import IgnoreRules, Matches
 from tamma_ops.errors import UsageError
+
+if TYPE_CHECKING:
+    from tamma_ops.plan import ImagePlan
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +211,22 @@ class ContextStore:
     def open(self, image: str) -> BinaryIO:
         """A fresh reader of the image's context tar (one per build: builds run in parallel)."""
         return self._tars[image].open("rb")
+
+
+def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext]:
+    """What each image sends: its context, and its Dockerfile with its labels added.
+
+    The labels go in the Dockerfile rather than to the engine, which would spend one step (and one
+    container) on each of them.
+    """
+    contexts = []
+    for image in images:
+        spec = image.spec
+        path = spec.dockerfile_path(repo)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{image.name}: cannot read the Dockerfile {path}: {exc}") from exc
+        dockerfile = with_labels(text, image.labels, spec.target)
+        contexts.append(ImageContext(image.name, spec.context_path(repo), dockerfile))
+    return contexts

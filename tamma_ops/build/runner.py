@@ -86,9 +86,9 @@ def build_images(
         with client_session(env) as client:
             results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
     else:
-        from tamma_ops.build.context import ContextStore
+        from tamma_ops.build.context import ContextStore, image_contexts
         from tamma_ops.build.schedule import plan_gates
-        from tamma_ops.build.sdk import SdkBuilder, image_contexts
+        from tamma_ops.build.sdk import SdkBuilder
 
         sent = image_contexts(plan.images, repo)
         gates = plan_gates(plan.images, {context.image: context.dockerfile for context in sent})

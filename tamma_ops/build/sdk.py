@@ -17,15 +17,13 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
 from tamma_ops.build.context import ContextStore, ImageContext
-from tamma_ops.build.dockerfile import with_labels
 from tamma_ops.build.schedule import Gate, Scheduler
 from tamma_ops.build.stream import BuildStream
-from tamma_ops.errors import BuildError, EngineError, UsageError
+from tamma_ops.errors import BuildError, EngineError
 
 if TYPE_CHECKING:
     import docker
@@ -36,25 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_TAIL = 10
-
-
-def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext]:
-    """What each image sends: its context, and its Dockerfile with its labels added.
-
-    The labels go in the Dockerfile rather than to the engine, which would spend one step (and one
-    container) on each of them.
-    """
-    contexts = []
-    for image in images:
-        spec = image.spec
-        path = spec.dockerfile_path(repo)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{image.name}: cannot read the Dockerfile {path}: {exc}") from exc
-        dockerfile = with_labels(text, image.labels, spec.target)
-        contexts.append(ImageContext(image.name, spec.context_path(repo), dockerfile))
-    return contexts
 
 
 class _CancelledError(Exception):

@@ -108,7 +108,9 @@ def command(
     quiet = quiet or bool(ctx.parent and ctx.parent.params.get("quiet"))
     progress = TaskLog([image.name for image in plan.images], env, quiet=quiet)
     result = build_images(plan, plan_options.repo, options, env, progress)
-    title = f"{len(result.images)} images built in {result.seconds:.1f}s ({result.backend})"
+    count = len(result.images)
+    title = f"{count} image{'s' if count != 1 else ''} built in {result.seconds:.1f}s"
+    title += f" ({result.backend})"
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

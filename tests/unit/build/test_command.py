@@ -130,7 +130,7 @@ def test_the_summary_table_goes_to_stdout(repo, built):
     result = run(*build_args(repo))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "1 images built in 2.0s (sdk)"
+    assert lines[0] == "1 image built in 2.0s (sdk)"
     assert lines[2].split() == ["IMAGE", "TAGS", "IMAGE", "ID", "SIZE", "TIME"]
     assert lines[3].split() == [
         "tamma-api",
@@ -174,6 +174,6 @@ def test_github_actions_gets_groups_and_a_step_summary(repo, built, tmp_path):
     assert result.exit_code == 0
     assert "::group::tamma-api\nStep 1/1 : FROM scratch\n::endgroup::" in result.stderr
     markdown = summary.read_text()
-    assert markdown.startswith("### tamma-ops build: 1 images built")
+    assert markdown.startswith("### tamma-ops build: 1 image built")
     assert "| IMAGE | TAGS | IMAGE ID | SIZE | TIME |" in markdown
     assert "`abababababab`" in markdown

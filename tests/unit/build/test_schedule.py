@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from tamma_ops.build.context import image_contexts
 from tamma_ops.build.schedule import Gate, Scheduler, plan_gates
-from tamma_ops.build.sdk import image_contexts
 from tests.unit.build.support import EXAMPLE, example_plan
 
 RUNTIME = "FROM base AS runtime\nRUN useradd app\nWORKDIR /app\n"

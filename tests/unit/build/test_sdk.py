@@ -11,13 +11,12 @@ import pytest
 import requests
 
 from tamma_ops.build import BuildOptions
-from tamma_ops.build.context import HIDDEN_PREFIX, ContextStore
+from tamma_ops.build.context import HIDDEN_PREFIX, ContextStore, image_contexts
 from tamma_ops.build.schedule import plan_gates
 from tamma_ops.build.sdk import (
     SdkBuilder,
     _OpenStreams,
     _translate,
-    image_contexts,
 )
 from tamma_ops.errors import BuildError, EngineError, UsageError
 from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan, failure
