@@ -103,12 +103,17 @@ class SdkBuilder:
         self._schedule = Scheduler([], {})
         self._streams = _OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
+        self._built_here: frozenset[str] = frozenset()
+        # Every stage result and image this run made: cache sources for the builds after it.
+        self._made: set[str] = set()
+        self._made_lock = threading.Lock()
 
     def build(
         self, images: Sequence[ImagePlan], gates: Mapping[str, Sequence[Gate]]
     ) -> list[ImageResult]:
         """Builds the images side by side, each starting once its gates are open."""
         self._cache_sources = self._pull_cache_sources(images)
+        self._built_here = self._built_locally(images) if self._cache_sources else frozenset()
         self._schedule = Scheduler(images, gates)
         workers = min(self._options.workers(), len(images))
         self._api.hooks["response"].append(self._streams.hook)
@@ -178,10 +183,12 @@ class SdkBuilder:
                     for line in stream.feed(chunk):
                         self._reporter.line(name, line)
                     if stream.steps != steps:
+                        self._note_made(stream.stage_results)
                         self._schedule.started_step(name, stream.steps)
             for line in stream.finish():
                 self._reporter.line(name, line)
             image_id = self._check(image, stream)
+            self._note_made([image_id])
             self._tag(image, image_id)
             size = self._client.images.get(image_id).attrs.get("Size")
             ok = True
@@ -204,11 +211,42 @@ class SdkBuilder:
             seconds=time.monotonic() - started,
         )
 
-    def _build_arguments(self, image: ImagePlan, context: object) -> dict[str, Any]:
-        spec = image.spec
-        cache_from = [
+    def _note_made(self, images: Sequence[str]) -> None:
+        with self._made_lock:
+            self._made.update(images)
+
+    def _cache_from(self, image: ImagePlan) -> list[str] | None:
+        """The cache sources of one build, or None to use the engine's local cache alone.
+
+        Given sources, the classic builder takes a local step only if it is an ancestor of one of
+        them. The stages of a multi-stage build never are ancestors of a pulled image, so a
+        build with sources redoes them even when they are cached here: sources are only for an
+        engine that has not built the image before, and include what this run has made (so
+        tamma-engine still finds the stages tamma-api just built).
+        """
+        sources = [
             ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources
         ]
+        if not sources or image.repository in self._built_here:
+            return None
+        with self._made_lock:
+            return [*sources, *sorted(self._made)]
+
+    def _built_locally(self, images: Sequence[ImagePlan]) -> frozenset[str]:
+        """The repositories with an image this engine built (pulled ones have no parent)."""
+        built = set()
+        for image in images:
+            local = self._client.images.list(name=image.repository)
+            if any(candidate.attrs.get("Parent") for candidate in local):
+                log.info(
+                    "%s was built on this engine before: its layer cache beats --cache-from",
+                    image.name,
+                )
+                built.add(image.repository)
+        return frozenset(built)
+
+    def _build_arguments(self, image: ImagePlan, context: object) -> dict[str, Any]:
+        spec = image.spec
         return {
             "fileobj": context,
             "custom_context": True,
@@ -219,7 +257,7 @@ class SdkBuilder:
             # check_inputs made sure there is exactly one.
             "platform": (self._options.platforms or spec.platforms)[0],
             "nocache": self._options.no_cache,
-            "cache_from": cache_from or None,
+            "cache_from": self._cache_from(image),
             "rm": True,
             "forcerm": True,
             "decode": True,
@@ -261,18 +299,28 @@ class SdkBuilder:
         from docker.utils import parse_repository_tag
 
         repository, tag = parse_repository_tag(ref)
+        failure = None
         try:
             for chunk in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
                 if "error" in chunk:
                     raise docker.errors.APIError(str(chunk["error"]))
         except docker.errors.DockerException as exc:
-            log.warning("cache source %s cannot be pulled (%s)", ref, _short(exc))
+            failure = _short(exc)
         try:
             self._client.images.get(ref)
         except docker.errors.ImageNotFound:
-            log.warning("cache source %s is not available: building without it", ref)
+            log.warning(
+                "cache source %s is not available (%s): building without it",
+                ref,
+                failure or "not found after pulling",
+            )
             return False
-        log.info("cache source %s is available", ref)
+        if failure is None:
+            log.info("cache source %s pulled", ref)
+        else:
+            log.info(
+                "cache source %s cannot be pulled (%s): using this engine's copy", ref, failure
+            )
         return True
 
 

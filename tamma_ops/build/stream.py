@@ -15,6 +15,8 @@ from typing import Any
 TAIL_LINES = 15
 
 _STEP_RE = re.compile(r"^Step \d+/\d+ : ")
+_FROM_RE = re.compile(r"^Step \d+/\d+ : FROM ", re.IGNORECASE)
+_RESULT_RE = re.compile(r"^ ---> ([0-9a-f]{12})$")
 _BUILT_RE = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
 USING_CACHE = " ---> Using cache"
 
@@ -28,6 +30,9 @@ class BuildStream:
         self.error: str | None = None
         self.steps = 0
         self.cached_steps = 0
+        # The image each finished stage ended with (what its last step made), in order.
+        self.stage_results: list[str] = []
+        self._last_result: str | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._partial = ""
 
@@ -72,10 +77,14 @@ class BuildStream:
     def _note(self, line: str) -> None:
         self.tail.append(line)
         if _STEP_RE.match(line):
+            if _FROM_RE.match(line) and self._last_result is not None:
+                self.stage_results.append(self._last_result)
             self.step = line
             self.steps += 1
         elif line == USING_CACHE:
             self.cached_steps += 1
+        elif result := _RESULT_RE.match(line):
+            self._last_result = result.group(1)
         built = _BUILT_RE.match(line)
         if built is not None and self.image_id is None:
             self.image_id = built.group(1)

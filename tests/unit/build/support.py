@@ -40,9 +40,12 @@ def member(tar: tarfile.TarFile, name: str) -> bytes:
 def success(name: str) -> list[dict[str, Any]]:
     digest = hashlib.sha256(name.encode()).hexdigest()
     return [
-        {"stream": f"Step 1/2 : FROM base-of-{name}\n"},
+        {"stream": "Step 1/4 : FROM base AS shared\n"},
         {"stream": " ---> 0123456789ab\n"},
-        {"stream": f"Step 2/2 : RUN build {name}\n"},
+        {"stream": "Step 2/4 : RUN make shared\n"},
+        {"stream": f" ---> Using cache\n ---> {digest[-12:]}\n"},
+        {"stream": f"Step 3/4 : FROM shared AS {name}\n"},
+        {"stream": f"Step 4/4 : RUN build {name}\n"},
         {"stream": " ---> Using cache\n"},
         {"aux": {"ID": f"sha256:{digest}"}},
         {"stream": f"Successfully built {digest[:12]}\n"},
@@ -59,18 +62,22 @@ def failure(step: str, error: str) -> list[dict[str, Any]]:
 
 
 class FakeImage:
-    def __init__(self, size: int) -> None:
-        self.attrs = {"Size": size}
+    def __init__(self, size: int, parent: str = "") -> None:
+        self.attrs = {"Size": size, "Parent": parent}
 
 
 class FakeImages:
-    def __init__(self, present: set[str]) -> None:
+    def __init__(self, present: set[str], built: set[str]) -> None:
         self.present = present
+        self.built = built  # repositories with an image built on this engine
 
     def get(self, ref: str) -> FakeImage:
         if ref.startswith("sha256:") or ref in self.present:
             return FakeImage(1_000_000)
         raise docker.errors.ImageNotFound(ref)
+
+    def list(self, name: str) -> list[FakeImage]:
+        return [FakeImage(1, parent="sha256:0")] if name in self.built else []
 
 
 class FakeApi:
@@ -116,9 +123,10 @@ class FakeClient:
         self,
         streams: dict[str, list[dict[str, Any]]] | None = None,
         pullable: set[str] | None = None,
+        built: set[str] | None = None,
     ) -> None:
         self.api = FakeApi(streams or {}, pullable or set())
-        self.images = FakeImages(self.api.pullable)
+        self.images = FakeImages(self.api.pullable, built or set())
 
 
 class Recorder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 from types import SimpleNamespace
@@ -62,7 +63,7 @@ def test_every_image_is_built_and_gets_every_tag(plan):
     # The build applies the first tag; every other one is added to the image it made.
     assert (api.image_id, "127.0.0.1:5000/acme/tamma-api", "sha-1a2b3c4") in client.api.tags
     assert len(client.api.tags) == 5
-    assert reporter.lines("tamma-api")[0].startswith("Step 1/2")
+    assert reporter.lines("tamma-api")[0] == "Step 1/4 : FROM base AS shared"
     assert ("finished", "tamma-engine", "ok") in reporter.events
 
 
@@ -133,7 +134,32 @@ def test_cache_sources_are_pulled_once_and_used_only_when_present(caplog):
     cache_from = {call["tag"]: call["cache_from"] for call in client.api.builds}
     assert cache_from[pushed] == [pushed]
     assert cache_from["127.0.0.1:5000/acme/tamma-engine:latest"] is None
-    assert "127.0.0.1:9/gone:1 is not available" in caplog.text
+    assert "127.0.0.1:9/gone:1 is not available (manifest for" in caplog.text
+
+
+def test_later_builds_also_take_what_this_run_made_as_cache_sources():
+    plan = example_plan("tamma-api", "tamma-engine")
+    client = FakeClient(pullable={"r.example/cache:1"})
+    build(plan, client, BuildOptions(parallel=1, cache_from=("r.example/cache:1",)))
+    api, engine = client.api.builds
+    assert api["cache_from"] == ["r.example/cache:1"]
+    # tamma-api's stage result and image, so tamma-engine finds the stages they share.
+    api_digest = hashlib.sha256(b"tamma-api").hexdigest()
+    assert (
+        engine["cache_from"]
+        == sorted(["r.example/cache:1", api_digest[-12:], f"sha256:{api_digest}"])
+        or engine["cache_from"][0] == "r.example/cache:1"
+    )
+    assert set(engine["cache_from"][1:]) == {api_digest[-12:], f"sha256:{api_digest}"}
+
+
+def test_an_engine_that_built_the_image_before_keeps_its_own_cache(caplog):
+    plan = example_plan("tamma-api")
+    client = FakeClient(pullable={"r.example/cache:1"}, built={"127.0.0.1:5000/acme/tamma-api"})
+    with caplog.at_level(logging.INFO, logger="tamma_ops"):
+        build(plan, client, BuildOptions(cache_from=("r.example/cache:1",)))
+    assert client.api.builds[0]["cache_from"] is None
+    assert "tamma-api was built on this engine before" in caplog.text
 
 
 class FakeSocket:
