@@ -50,7 +50,7 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     multiple=True,
     metavar="REF",
     help="Image to reuse layers from, pulled if reachable; {image} is each image's name. "
-    "Repeatable.",
+    "Repeatable. sdk: for images this engine has not built before.",
 )
 @click.option("--no-cache", is_flag=True, help="Build every step again.")
 @click.option(
