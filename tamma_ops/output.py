@@ -7,12 +7,10 @@ annotations and a markdown summary is appended to ``$GITHUB_STEP_SUMMARY``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -37,23 +35,6 @@ def configure_logging(
     root = logging.getLogger("tamma_ops")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
-
-
-@contextlib.contextmanager
-def step(title: str, env: Mapping[str, str], stream: TextIO | None = None) -> Iterator[None]:
-    """A titled step: a foldable group on GitHub Actions, closed with a mark and its duration."""
-    out = stream or sys.stderr
-    github = on_github_actions(env)
-    print(f"::group::{title}" if github else f"==> {title}", file=out, flush=True)
-    started = time.monotonic()
-    mark = "✗"
-    try:
-        yield
-        mark = "✓"
-    finally:
-        if github:
-            print("::endgroup::", file=out, flush=True)
-        print(f"{mark} {title} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
 
 
 def annotate_error(message: str, env: Mapping[str, str], stream: TextIO | None = None) -> None:

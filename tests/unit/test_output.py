@@ -3,36 +3,15 @@ from __future__ import annotations
 import io
 import logging
 
-import pytest
-
 from tamma_ops.output import (
     annotate_error,
     configure_logging,
     markdown_table,
-    step,
     text_table,
     write_step_summary,
 )
 
 GHA = {"GITHUB_ACTIONS": "true"}
-
-
-def test_step_outside_ci_prints_title_mark_and_duration():
-    out = io.StringIO()
-    with step("build tamma-api", {}, stream=out):
-        pass
-    first, last = out.getvalue().splitlines()
-    assert first == "==> build tamma-api"
-    assert last.startswith("✓ build tamma-api (")
-
-
-def test_step_on_github_actions_is_a_group_and_marks_failure():
-    out = io.StringIO()
-    with pytest.raises(ValueError, match="bad"), step("build", GHA, stream=out):
-        raise ValueError("bad")
-    lines = out.getvalue().splitlines()
-    assert lines[:2] == ["::group::build", "::endgroup::"]
-    assert lines[2].startswith("✗ build (")
 
 
 def test_annotation_escapes_newlines_and_is_silent_elsewhere():
