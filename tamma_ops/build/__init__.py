@@ -3,13 +3,13 @@
 The modules, each owning one thing:
 
 - ``runner``: the entry point; checks the input before anything is built, picks a backend.
-- ``sdk``: the default backend, the engine's classic builder through the Docker SDK.
-- ``schedule``: which image the SDK backend may start when (shared steps are made once).
+- ``sdk``: the default backend, the engine's BuildKit through the Docker SDK's low-level API.
+- ``stream``: one image's BuildKit build stream: buildx-like progress lines, image ID, error.
+- ``trace``: BuildKit's progress messages, decoded from protobuf.
 - ``context``: what each image sends: one context tar per directory and run, its Dockerfile.
 - ``buildx``: ``docker buildx bake`` with a generated definition (BuildKit, cache export).
 - ``ignore``: .dockerignore rules, matched as BuildKit matches them.
 - ``dockerfile``: the stages of a Dockerfile, to check a target before building.
-- ``stream``: the classic builder's JSON stream: log lines, current step, image ID, error.
 
 This module holds what the backends share: the options, the results and the progress reporter.
 """
@@ -33,7 +33,7 @@ class BuildOptions:
     """How to build; what to build and how to tag it is the plan's business."""
 
     backend: Backend = "sdk"
-    # Images (or groups sharing stages) built side by side; None means one per CPU.
+    # sdk: images built side by side; None means one per CPU.
     parallel: int | None = None
     # References to reuse layers from; "{image}" stands for each image's name.
     cache_from: tuple[str, ...] = ()

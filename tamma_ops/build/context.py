@@ -5,29 +5,27 @@ image built from it reads that one file (tamma-api, tamma-engine and tamma-dashb
 the repository root). The walk never enters an ignored directory that no ``!`` pattern could
 reach into, so an ignored node_modules costs one directory entry, not 100,000 files.
 
-The tar is what the Docker CLI would send: owners are root (uid and gid 0, no names); modes and
-modification times are kept (the classic builder's cache keys on content and mode, not on
-times). Each image's Dockerfile travels under a hidden name (it may lie outside the context, and
-carries the image's labels), and the .dockerignore sent along hides those names: the engine
-reads the Dockerfile first and then drops whatever .dockerignore matches, so ``COPY`` never
-sees them.
+The engine hands the tar to BuildKit as a remote context, and BuildKit applies no .dockerignore
+to one: the tar holds exactly what ``COPY`` may see, as ``docker buildx build`` would send it
+(.dockerignore included unless it ignores itself). Owners are root (uid and gid 0, no names);
+modes and modification times are kept. An image's Dockerfile is read from the tar: by its own
+path when the tar holds it, else (outside the context, or ignored) added for that image alone,
+after the shared entries, under a hidden name that ``COPY .`` then also sees.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from tamma_ops.build.dockerfile import with_labels
 from tamma_ops.build.ignore import IgnoreRules, Matches
 from tamma_ops.errors import UsageError
 
@@ -37,8 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCKERIGNORE = ".dockerignore"
-# The Dockerfiles tamma-ops sends (each image's own, with its labels) are named so.
-HIDDEN_PREFIX = ".tamma-ops-dockerfile-"
+# The name of a Dockerfile that the context does not hold, added for its image.
+HIDDEN_DOCKERFILE = ".tamma-ops-dockerfile"
+END_OF_ARCHIVE = bytes(2 * tarfile.BLOCKSIZE)
 
 
 def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -108,67 +107,85 @@ class _TarWriter:
         with Path(path).open("rb") as source:
             self.tar.addfile(info, source)
 
-    def add_bytes(self, name: str, content: bytes) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(content)
-        info.mode = 0o644
-        self.tar.addfile(info, io.BytesIO(content))
-        self.written.add(name)
+
+@dataclass(frozen=True)
+class TarContents:
+    names: frozenset[str]
+    # Where the end-of-archive blocks start: more members may be written from there.
+    members_end: int
 
 
-def write_tar(root: Path, out: BinaryIO, *, dockerfiles: Mapping[str, str] | None = None) -> int:
-    """Writes the context at ``root`` to ``out``; returns how many entries it holds.
-
-    ``dockerfiles`` (hidden name -> text) travel along, and the .dockerignore sent hides them.
-    """
-    dockerfiles = dockerfiles or {}
+def write_tar(root: Path, out: BinaryIO) -> TarContents:
+    """Writes the context at ``root`` to ``out`` as a tar; returns what it holds."""
     rules = IgnoreRules.read(root / DOCKERIGNORE)
+    start = out.tell()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         writer = _TarWriter(tar, root)
         for name, entry in walk(root, rules):
-            if name == DOCKERIGNORE and dockerfiles:
-                continue
             writer.add(name, entry.path, entry.stat(follow_symlinks=False))
-        ignore_file = root / DOCKERIGNORE
-        if dockerfiles:
-            writer.add_bytes(DOCKERIGNORE, _amended_ignore(ignore_file))
-            for name, text in sorted(dockerfiles.items()):
-                writer.add_bytes(name, text.encode("utf-8"))
-        elif DOCKERIGNORE not in writer.written and ignore_file.is_file():
-            # The engine reads it first, and drops it itself if it is ignored.
-            writer.add(DOCKERIGNORE, str(ignore_file), ignore_file.lstat())
-        return len(writer.written)
+        members_end = out.tell() - start
+    return TarContents(frozenset(writer.written), members_end)
 
 
-def _amended_ignore(path: Path) -> bytes:
-    """The .dockerignore to send: the real one, plus a pattern that hides tamma-ops' Dockerfiles.
-
-    Without a real one, the one sent also hides itself, so COPY sees exactly the user's files.
-    """
-    try:
-        original = path.read_bytes()
-    except FileNotFoundError:
-        return f"{DOCKERIGNORE}\n{HIDDEN_PREFIX}*\n".encode()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    return original.rstrip(b"\n") + f"\n{HIDDEN_PREFIX}*\n".encode()
+def tar_member(name: str, content: bytes) -> bytes:
+    """One regular file as tar blocks (owned by root, mode 644, time 0), to follow others."""
+    info = tarfile.TarInfo(name)
+    info.size = len(content)
+    info.mode = 0o644
+    padding = -len(content) % tarfile.BLOCKSIZE
+    return info.tobuf(tarfile.PAX_FORMAT) + content + bytes(padding)
 
 
 @dataclass(frozen=True)
 class ImageContext:
-    """What one image sends: its context directory and the Dockerfile text to build."""
+    """What one image sends: its context directory, and the Dockerfile to build."""
 
     image: str
     directory: Path
-    dockerfile: str
+    dockerfile: Path
 
-    @property
-    def hidden_name(self) -> str:
-        return self.hidden_name_of(self.image)
 
-    @staticmethod
-    def hidden_name_of(image: str) -> str:
-        return f"{HIDDEN_PREFIX}{image}"
+class ContextBody:
+    """The request body of one build: the context's entries, then the image's own tail.
+
+    File-like as the HTTP client needs it: ``read`` in pieces, and ``len`` for Content-Length.
+    """
+
+    def __init__(self, path: Path, members_end: int, tail: bytes) -> None:
+        self._file = path.open("rb")
+        self._left = members_end  # bytes of the shared file still to send
+        self._tail = tail
+        self._length = members_end + len(tail)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = self._left + len(self._tail)
+        data = self._file.read(min(size, self._left)) if self._left else b""
+        self._left -= len(data)
+        if not self._left:
+            size -= len(data)
+            data, self._tail = data + self._tail[:size], self._tail[size:]
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ContextBody:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    tar: Path
+    members_end: int
+    dockerfile: str  # its name inside the tar
+    tail: bytes
 
 
 class ContextStore:
@@ -176,7 +193,7 @@ class ContextStore:
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="tamma-ops-context-")
-        self._tars: dict[str, Path] = {}
+        self._images: dict[str, _Prepared] = {}
 
     def __enter__(self) -> ContextStore:
         return self
@@ -195,38 +212,48 @@ class ContextStore:
         for number, (root, members) in enumerate(by_directory.items()):
             tar_path = Path(self._dir.name) / f"context-{number}.tar"
             started = time.monotonic()
-            dockerfiles = {member.hidden_name: member.dockerfile for member in members}
             with tar_path.open("wb") as out:
-                count = write_tar(root, out, dockerfiles=dockerfiles)
+                contents = write_tar(root, out)
             log.info(
                 "context %s: %d entries, %.1f MB, ready in %.2fs",
                 root,
-                count,
+                len(contents.names),
                 tar_path.stat().st_size / 1e6,
                 time.monotonic() - started,
             )
             for member in members:
-                self._tars[member.image] = tar_path
+                self._images[member.image] = _prepare(member, root, tar_path, contents)
 
-    def open(self, image: str) -> BinaryIO:
-        """A fresh reader of the image's context tar (one per build: builds run in parallel)."""
-        return self._tars[image].open("rb")
+    def open(self, image: str) -> ContextBody:
+        """A fresh reader of the image's context (one per build: builds run in parallel)."""
+        prepared = self._images[image]
+        return ContextBody(prepared.tar, prepared.members_end, prepared.tail)
+
+    def dockerfile(self, image: str) -> str:
+        """The name of the image's Dockerfile inside the context it sends."""
+        return self._images[image].dockerfile
+
+
+def _prepare(context: ImageContext, root: Path, tar: Path, contents: TarContents) -> _Prepared:
+    try:
+        inside = context.dockerfile.resolve().relative_to(root).as_posix()
+    except ValueError:
+        inside = None
+    if inside is not None and inside in contents.names:
+        return _Prepared(tar, contents.members_end, inside, END_OF_ARCHIVE)
+    try:
+        text = context.dockerfile.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"{context.image}: cannot read the Dockerfile {context.dockerfile}: {exc}"
+        ) from exc
+    tail = tar_member(HIDDEN_DOCKERFILE, text) + END_OF_ARCHIVE
+    return _Prepared(tar, contents.members_end, HIDDEN_DOCKERFILE, tail)
 
 
 def image_contexts(images: Sequence[ImagePlan], repo: Path) -> list[ImageContext]:
-    """What each image sends: its context, and its Dockerfile with its labels added.
-
-    The labels go in the Dockerfile rather than to the engine, which would spend one step (and one
-    container) on each of them.
-    """
-    contexts = []
-    for image in images:
-        spec = image.spec
-        path = spec.dockerfile_path(repo)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{image.name}: cannot read the Dockerfile {path}: {exc}") from exc
-        dockerfile = with_labels(text, image.labels, spec.target)
-        contexts.append(ImageContext(image.name, spec.context_path(repo), dockerfile))
-    return contexts
+    """What each image sends: its context directory and its Dockerfile."""
+    return [
+        ImageContext(image.name, image.spec.context_path(repo), image.spec.dockerfile_path(repo))
+        for image in images
+    ]

@@ -7,9 +7,7 @@ continuations, comment lines, heredocs (whose bodies are not instructions), flag
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,40 +86,6 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
             name = arguments[2].lower()
         stages.append(Stage(base=arguments[0], name=name, line=line))
     return tuple(stages)
-
-
-def with_labels(text: str, labels: Mapping[str, str], target: str | None = None) -> str:
-    """The Dockerfile with one ``LABEL`` instruction ending the target stage (else the last).
-
-    The classic builder turns each label it is given into a step of its own, each committing a
-    container; one instruction makes it one step.
-    """
-    if not labels:
-        return text
-    lines = text.removeprefix("\ufeff").splitlines()
-    escape = _escape_char(lines)
-    pairs = " ".join(
-        f"{_quoted(key, escape)}={_quoted(value, escape)}" for key, value in labels.items()
-    )
-    instruction = f"LABEL {pairs}"
-    stages = parse_stages(text)
-    following = [
-        later.line
-        for stage, later in itertools.pairwise(stages)
-        if target is not None and stage.name == target.lower()
-    ]
-    if following:
-        lines.insert(following[0], instruction)
-    else:
-        lines.append(instruction)
-    return "\n".join(lines) + "\n"
-
-
-def _quoted(value: str, escape: str) -> str:
-    # A double-quoted Dockerfile word: the escape character escapes, "$" would expand a variable.
-    for special in (escape, '"', "$"):
-        value = value.replace(special, escape + special)
-    return f'"{value}"'
 
 
 def read_stages(path: Path, image: str) -> tuple[Stage, ...]:

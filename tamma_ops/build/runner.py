@@ -50,7 +50,8 @@ def check_inputs(plan: Plan, repo: Path, options: BuildOptions) -> None:
         problems.append(
             UsageError(
                 f"--cache {options.cache} needs --backend buildx",
-                fix="the sdk backend reuses layers from images: use --cache-from REF",
+                fix="the sdk backend writes inline cache into every image: "
+                "reuse it with --cache-from REF",
             )
         )
     for image in plan.images:
@@ -87,16 +88,12 @@ def build_images(
             results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
     else:
         from tamma_ops.build.context import ContextStore, image_contexts
-        from tamma_ops.build.schedule import plan_gates
         from tamma_ops.build.sdk import SdkBuilder
 
-        sent = image_contexts(plan.images, repo)
-        gates = plan_gates(plan.images, {context.image: context.dockerfile for context in sent})
         with ContextStore() as contexts:
-            contexts.prepare(sent)
+            contexts.prepare(image_contexts(plan.images, repo))
             with client_session(env) as client:
-                builder = SdkBuilder(client, contexts, options, reporter)
-                results = builder.build(plan.images, gates)
+                results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
     return BuildResult(
         backend=options.backend,
         images=in_plan_order(results, [image.name for image in plan.images]),

@@ -1,27 +1,33 @@
-"""The default backend: the engine's classic builder through the Docker SDK's streaming API.
+"""The default backend: the engine's BuildKit through the Docker SDK's low-level API.
 
-Up to ``parallel`` images build side by side, each starting once the images it shares steps
-with have made them (``schedule``): tamma-engine after tamma-api, the two targets of
-docker/Dockerfile.ts, so that it finds their shared stages in the layer cache.
+The SDK's ``build`` can only drive the engine's classic builder, but the same ``/build``
+endpoint runs BuildKit when asked with ``version=2``: the context travels as the request body,
+with no session, and the engine hands it to BuildKit's Dockerfile frontend as a remote context.
+``_post_build`` makes that one request with the SDK's own HTTP session and helpers.
+
+Every image is submitted at once, up to ``parallel`` side by side. BuildKit shares the work of
+builds in flight: when tamma-api and tamma-engine both need the ``deps`` and ``build`` stages of
+docker/Dockerfile.ts, one build runs those steps and the other waits for them and shows them
+CACHED. One build applies every tag, the labels and the inline cache metadata that lets another
+machine use the pushed image with ``--cache-from``.
 
 A failed build stops further builds from starting; those already running finish. Ctrl-C closes
-the connection of every build in flight, which is how the engine learns to cancel a build (and,
-with ``forcerm``, to remove its container). Docker SDK errors become tamma-ops errors here.
+the connection of every build in flight, which is how BuildKit learns to cancel the solve (its
+running steps stop at once). Docker SDK errors become tamma-ops errors here.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
-from tamma_ops.build.context import ContextStore, ImageContext
-from tamma_ops.build.schedule import Gate, Scheduler
 from tamma_ops.build.stream import BuildStream
 from tamma_ops.errors import BuildError, EngineError
 
@@ -29,15 +35,44 @@ if TYPE_CHECKING:
     import docker
     import requests
 
+    from tamma_ops.build.context import ContextBody, ContextStore
     from tamma_ops.plan import ImagePlan
 
 log = logging.getLogger(__name__)
 
 ERROR_TAIL = 10
+# Every image records which of its steps made which layer, for --cache-from elsewhere.
+INLINE_CACHE_ARG = "BUILDKIT_INLINE_CACHE"
 
 
 class _CancelledError(Exception):
     """A build stopped because the run was interrupted or another image failed."""
+
+
+def _post_build(
+    api: Any, params: Mapping[str, Any], build_args: Mapping[str, str], body: ContextBody
+) -> Iterator[dict[str, Any]]:
+    """POST /build to BuildKit; the engine's JSON stream, chunk by chunk.
+
+    ``APIClient.build`` cannot ask for BuildKit (``version=2``) nor send several ``t``, so this
+    makes its request itself, with the private helpers ``APIClient.build`` uses: the SDK's
+    session, API version, registry credentials for FROM images and proxy settings come along.
+    No read timeout: a step may run silently for longer than any timeout would allow.
+    """
+    headers = {"Content-Type": "application/x-tar"}
+    api._set_auth_headers(headers)
+    args = {**api._proxy_configs.get_environment(), **build_args}
+    response = api._post(
+        api._url("/build"),
+        params={**params, "buildargs": json.dumps(args)},
+        data=body,
+        headers=headers,
+        stream=True,
+        timeout=None,
+    )
+    api._raise_for_status(response)
+    chunks: Iterator[dict[str, Any]] = api._stream_helper(response, decode=True)
+    return chunks
 
 
 class _OpenStreams:
@@ -98,31 +133,23 @@ class SdkBuilder:
         self._contexts = contexts
         self._options = options
         self._reporter = reporter
-        # Set on Ctrl-C: the builds in flight stop too (after a failure, they finish).
+        # Set after a failure (no build starts any more) and on Ctrl-C (running builds stop too).
+        self._stopped = threading.Event()
         self._interrupted = threading.Event()
-        self._schedule = Scheduler([], {})
         self._streams = _OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
-        self._built_here: frozenset[str] = frozenset()
-        # Every stage result and image this run made: cache sources for the builds after it.
-        self._made: set[str] = set()
-        self._made_lock = threading.Lock()
 
-    def build(
-        self, images: Sequence[ImagePlan], gates: Mapping[str, Sequence[Gate]]
-    ) -> list[ImageResult]:
-        """Builds the images side by side, each starting once its gates are open."""
+    def build(self, images: Sequence[ImagePlan]) -> list[ImageResult]:
+        """Builds the images side by side; raises the first failure once the others ended."""
         self._cache_sources = self._pull_cache_sources(images)
-        self._built_here = self._built_locally(images) if self._cache_sources else frozenset()
-        self._schedule = Scheduler(images, gates)
         workers = min(self._options.workers(), len(images))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-build")
         try:
-            futures = [executor.submit(self._work) for _ in range(workers)]
+            futures = [executor.submit(self._build_image, image) for image in images]
             return self._collect(futures)
         except BaseException:
-            self._schedule.stop()
+            self._stopped.set()
             self._interrupted.set()
             executor.shutdown(wait=False, cancel_futures=True)
             self._streams.close_all()
@@ -131,146 +158,95 @@ class SdkBuilder:
             executor.shutdown(wait=True)
             self._api.hooks["response"].remove(self._streams.hook)
 
-    def _collect(
-        self, futures: list[concurrent.futures.Future[list[ImageResult]]]
-    ) -> list[ImageResult]:
-        # After a failure, builds already running finish and no other starts (see _work).
+    @staticmethod
+    def _collect(futures: list[concurrent.futures.Future[ImageResult]]) -> list[ImageResult]:
         concurrent.futures.wait(futures)
         failures = [
             error
             for future in futures
-            if not future.cancelled() and (error := future.exception()) is not None
+            if (error := future.exception()) is not None and not isinstance(error, _CancelledError)
         ]
-        failures = [error for error in failures if not isinstance(error, _CancelledError)]
         for error in failures[1:]:
             log.error("%s", error)
         if failures:
             raise failures[0]
-        return [result for future in futures for result in future.result()]
-
-    def _work(self) -> list[ImageResult]:
-        """One worker: builds whatever image is ready next, until none is left."""
-        results = []
-        while (image := self._schedule.next()) is not None:
-            try:
-                results.append(self._build_image(image))
-            except _CancelledError:
-                raise
-            except Exception:
-                self._schedule.stop()  # before this worker could take another image
-                raise
-            finally:
-                self._schedule.finished(image.name)
-        return results
+        return [future.result() for future in futures]
 
     def _build_image(self, image: ImagePlan) -> ImageResult:
-        import docker.errors
-        import requests
-        import urllib3.exceptions
-
-        name = image.name
-        self._reporter.started(name)
+        if self._stopped.is_set():
+            raise _CancelledError  # an earlier image failed: this one never starts
+        self._reporter.started(image.name)
         started = time.monotonic()
-        stream = BuildStream()
         ok = False
         try:
-            with self._contexts.open(name) as context:
-                chunks = self._api.build(**self._build_arguments(image, context))
-                for chunk in chunks:
-                    if self._interrupted.is_set():
-                        raise _CancelledError
-                    steps = stream.steps
-                    for line in stream.feed(chunk):
-                        self._reporter.line(name, line)
-                    if stream.steps != steps:
-                        self._note_made(stream.stage_results)
-                        self._schedule.started_step(name, stream.steps)
-            for line in stream.finish():
-                self._reporter.line(name, line)
-            image_id = self._check(image, stream)
-            self._note_made([image_id])
-            self._tag(image, image_id)
+            image_id = self._run_build(image)
             size = self._client.images.get(image_id).attrs.get("Size")
             ok = True
-        except (
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-            urllib3.exceptions.HTTPError,
-        ) as exc:
+        except _CancelledError:
+            raise
+        except Exception as exc:
             if self._interrupted.is_set():
-                raise _CancelledError from exc
-            raise _translate(exc, name) from exc
+                raise _CancelledError from exc  # whatever closing its connection caused
+            self._stopped.set()
+            translated = _translate(exc, image.name)
+            if translated is None:
+                raise
+            raise translated from exc
         finally:
             self._streams.forget()
-            self._reporter.finished(name, time.monotonic() - started, ok=ok)
-        return ImageResult(
-            name=name,
-            image_id=image_id,
-            references=image.references,
-            size=size,
-            seconds=time.monotonic() - started,
-        )
+            self._reporter.finished(image.name, time.monotonic() - started, ok=ok)
+        return ImageResult(image.name, image_id, image.references, size, time.monotonic() - started)
 
-    def _note_made(self, images: Sequence[str]) -> None:
-        with self._made_lock:
-            self._made.update(images)
+    def _run_build(self, image: ImagePlan) -> str:
+        """Streams one build to the reporter; the ID of the image it made."""
+        name = image.name
+        stream = BuildStream()
+        with self._contexts.open(name) as body:
+            chunks = _post_build(self._api, self._params(image), self._build_args(image), body)
+            for chunk in chunks:
+                if self._interrupted.is_set():
+                    raise _CancelledError
+                for line in stream.feed(chunk):
+                    self._reporter.line(name, line)
+        for line in stream.finish():
+            self._reporter.line(name, line)
+        return self._check(image, stream)
 
-    def _cache_from(self, image: ImagePlan) -> list[str] | None:
-        """The cache sources of one build, or None to use the engine's local cache alone.
-
-        Given sources, the classic builder takes a local step only if it is an ancestor of one of
-        them. The stages of a multi-stage build never are ancestors of a pulled image, so a
-        build with sources redoes them even when they are cached here: sources are only for an
-        engine that has not built the image before, and include what this run has made (so
-        tamma-engine still finds the stages tamma-api just built).
-        """
-        sources = [
-            ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources
-        ]
-        if not sources or image.repository in self._built_here:
-            return None
-        with self._made_lock:
-            return [*sources, *sorted(self._made)]
-
-    def _built_locally(self, images: Sequence[ImagePlan]) -> frozenset[str]:
-        """The repositories with an image this engine built (pulled ones have no parent)."""
-        built = set()
-        for image in images:
-            local = self._client.images.list(name=image.repository)
-            if any(candidate.attrs.get("Parent") for candidate in local):
-                log.info(
-                    "%s was built on this engine before: its layer cache beats --cache-from",
-                    image.name,
-                )
-                built.add(image.repository)
-        return frozenset(built)
-
-    def _build_arguments(self, image: ImagePlan, context: object) -> dict[str, Any]:
+    def _params(self, image: ImagePlan) -> dict[str, Any]:
         spec = image.spec
-        return {
-            "fileobj": context,
-            "custom_context": True,
-            "dockerfile": ImageContext.hidden_name_of(image.name),
-            "tag": image.references[0],
-            "buildargs": dict(spec.build_args) or None,
-            "target": spec.target,
+        params: dict[str, Any] = {
+            "version": "2",  # BuildKit
+            # One build applies every tag: the engine takes "t" as often as it is given.
+            "t": list(image.references),
+            "dockerfile": self._contexts.dockerfile(image.name),
+            "labels": json.dumps(dict(image.labels)),
             # check_inputs made sure there is exactly one.
             "platform": (self._options.platforms or spec.platforms)[0],
-            "nocache": self._options.no_cache,
-            "cache_from": self._cache_from(image),
-            "rm": True,
-            "forcerm": True,
-            "decode": True,
         }
+        if spec.target is not None:
+            params["target"] = spec.target
+        if self._options.no_cache:
+            params["nocache"] = "1"
+        cache_from = [
+            ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources
+        ]
+        if cache_from:
+            params["cachefrom"] = json.dumps(cache_from)
+        return params
+
+    @staticmethod
+    def _build_args(image: ImagePlan) -> dict[str, str]:
+        return {INLINE_CACHE_ARG: "1", **image.spec.build_args}
 
     def _check(self, image: ImagePlan, stream: BuildStream) -> str:
         if stream.error is not None:
-            step = stream.step or "before the first step"
-            tail = "\n".join(f"  {line}" for line in list(stream.tail)[-ERROR_TAIL:])
+            output = stream.failed_output if stream.failed_step else tuple(stream.tail)
+            tail = "\n".join(f"  {line}" for line in output[-ERROR_TAIL:]) or "  (none)"
+            where = f"at {stream.failed_step}" if stream.failed_step else "before its first step"
             raise BuildError(
-                f"{image.name} failed at {step}\n{stream.error}\nlast lines of its log:\n{tail}",
+                f"{image.name} failed {where}\n{stream.error}\nlast lines of its log:\n{tail}",
                 image=image.name,
-                log_tail=tuple(stream.tail),
+                log_tail=output,
                 fix=f"fix that step in {image.spec.dockerfile}, then rerun "
                 f"`tamma-ops build --images {image.name}`",
             )
@@ -281,11 +257,6 @@ class SdkBuilder:
                 log_tail=tuple(stream.tail),
             )
         return stream.image_id
-
-    def _tag(self, image: ImagePlan, image_id: str) -> None:
-        # The build applied the first reference; the others are added to the same image.
-        for tag in image.tags[1:]:
-            self._api.tag(image_id, image.repository, tag, force=True)
 
     def _pull_cache_sources(self, images: Sequence[ImagePlan]) -> frozenset[str]:
         refs = dict.fromkeys(
@@ -324,15 +295,25 @@ class SdkBuilder:
         return True
 
 
-def _translate(exc: Exception, image: str) -> BuildError | EngineError:
+def _translate(exc: Exception, image: str) -> BuildError | EngineError | None:
+    """The tamma-ops error for an error of the SDK or its HTTP stack; None for any other."""
     import docker.errors
+    import requests
+    import urllib3.exceptions
 
     if isinstance(exc, docker.errors.APIError) and exc.is_client_error():
         return BuildError(f"{image}: the engine refused the build: {_short(exc)}", image=image)
-    return EngineError(
-        f"{image}: the connection to the Docker engine failed during the build: {_short(exc)}",
-        fix="check the engine with `tamma-ops doctor`, then build again",
-    )
+    if isinstance(
+        exc,
+        docker.errors.DockerException
+        | requests.exceptions.RequestException
+        | urllib3.exceptions.HTTPError,
+    ):
+        return EngineError(
+            f"{image}: the connection to the Docker engine failed during the build: {_short(exc)}",
+            fix="check the engine with `tamma-ops doctor`, then build again",
+        )
+    return None
 
 
 def _short(exc: BaseException) -> str:

@@ -38,7 +38,7 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     type=click.Choice(["sdk", "buildx"]),
     default="sdk",
     show_default=True,
-    help="sdk: the engine's builder through the Docker SDK. buildx: `docker buildx bake`.",
+    help="sdk: the engine's BuildKit through the Docker SDK's API. buildx: `docker buildx bake`.",
 )
 @click.option(
     "--parallel",
@@ -49,8 +49,8 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     "--cache-from",
     multiple=True,
     metavar="REF",
-    help="Image to reuse layers from, pulled if reachable; {image} is each image's name. "
-    "Repeatable. sdk: for images this engine has not built before.",
+    help="Image whose inline cache to reuse, pulled if reachable; {image} is each image's "
+    "name. Repeatable. sdk builds always carry inline cache; buildx ones with --cache inline.",
 )
 @click.option("--no-cache", is_flag=True, help="Build every step again.")
 @click.option(
@@ -85,8 +85,9 @@ def command(
 ) -> None:
     """Build every image of the plan (or --images), with all its tags, labels and target.
 
-    Images sharing a Dockerfile (tamma-api and tamma-engine) share its common stages. Build logs
-    go to stderr, each line prefixed with its image; the summary (or --json) goes to stdout.
+    Images build side by side, and BuildKit makes the stages they share once (tamma-api and
+    tamma-engine). Build logs go to stderr, each line prefixed with its image, as buildx's plain
+    progress shows them; the summary (or --json) goes to stdout.
     `tamma-ops -q build` is as quiet as `build -q`. Exits 4 when an image fails to build.
     """
     from tamma_ops.build import BuildOptions

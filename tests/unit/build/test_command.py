@@ -102,7 +102,7 @@ def built(monkeypatch):
     def fake_build_images(plan, repo, options, env, reporter):
         calls.append(options)
         reporter.started("tamma-api")
-        reporter.line("tamma-api", "Step 1/1 : FROM scratch")
+        reporter.line("tamma-api", "#1 [1/1] FROM scratch")
         reporter.finished("tamma-api", 1.5, ok=True)
         return RESULT
 
@@ -123,7 +123,7 @@ def test_json_is_exactly_the_documented_shape_and_alone_on_stdout(repo, built):
         ]
     }
     # Prefixes are as wide as the longest image name of the plan.
-    assert "\ntamma-api        | Step 1/1 : FROM scratch\n" in result.stderr
+    assert "\ntamma-api        | #1 [1/1] FROM scratch\n" in result.stderr
 
 
 def test_the_summary_table_goes_to_stdout(repo, built):
@@ -163,7 +163,7 @@ def test_options_reach_the_build(repo, built):
 def test_quiet_shows_one_line_per_image_and_no_log(repo, built, quiet):
     result = run(*quiet, *build_args(repo)[1:])
     assert result.exit_code == 0
-    assert "Step 1/1" not in result.stderr
+    assert "#1 [1/1]" not in result.stderr
     assert "✓ tamma-api (1.5s)" in result.stderr
 
 
@@ -172,7 +172,7 @@ def test_github_actions_gets_groups_and_a_step_summary(repo, built, tmp_path):
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     result = run(*build_args(repo), env=env)
     assert result.exit_code == 0
-    assert "::group::tamma-api\nStep 1/1 : FROM scratch\n::endgroup::" in result.stderr
+    assert "::group::tamma-api\n#1 [1/1] FROM scratch\n::endgroup::" in result.stderr
     markdown = summary.read_text()
     assert markdown.startswith("### tamma-ops build: 1 image built")
     assert "| IMAGE | TAGS | IMAGE ID | SIZE | TIME |" in markdown

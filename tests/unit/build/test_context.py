@@ -11,21 +11,29 @@ import pytest
 
 from tamma_ops.build.context import (
     DOCKERIGNORE,
-    HIDDEN_PREFIX,
+    HIDDEN_DOCKERFILE,
     ContextStore,
     ImageContext,
+    image_contexts,
     write_tar,
 )
-from tamma_ops.build.ignore import IgnoreRules
 from tamma_ops.errors import UsageError
-from tests.unit.build.support import member
+from tests.unit.build.support import EXAMPLE, example_plan, member
 
 
-def tar_of(root: Path, **kwargs) -> tarfile.TarFile:
+def tar_of(root: Path) -> tarfile.TarFile:
     out = io.BytesIO()
-    write_tar(root, out, **kwargs)
+    write_tar(root, out)
     out.seek(0)
     return tarfile.open(fileobj=out)
+
+
+def sent(store: ContextStore, image: str) -> tarfile.TarFile:
+    """The tar one image's build sends, read as the engine reads it."""
+    with store.open(image) as body:
+        data = body.read()
+        assert len(data) == len(body)
+    return tarfile.open(fileobj=io.BytesIO(data))
 
 
 def make(root: Path, files: dict[str, str]) -> None:
@@ -61,30 +69,25 @@ def test_links_stay_links(tmp_path):
     assert members["hard"].linkname == "a.txt"
 
 
-def test_ignored_files_stay_out_but_dockerignore_is_sent(tmp_path):
+def test_ignored_files_stay_out_and_so_does_a_dockerignore_that_ignores_itself(tmp_path):
+    # BuildKit applies no .dockerignore to an uploaded context: the tar is what COPY sees.
     make(tmp_path, {".dockerignore": "*.log\n.dockerignore\n", "a.log": "", "b.txt": ""})
-    names = tar_of(tmp_path).getnames()
-    assert names == ["b.txt", DOCKERIGNORE]
+    assert tar_of(tmp_path).getnames() == ["b.txt"]
+    (tmp_path / DOCKERIGNORE).write_text("*.log\n")
+    assert tar_of(tmp_path).getnames() == [DOCKERIGNORE, "b.txt"]
 
 
-def test_hidden_dockerfiles_travel_and_the_dockerignore_sent_hides_them(tmp_path):
-    make(tmp_path, {".dockerignore": "secret\n", "secret": "", "app.py": ""})
-    tar = tar_of(tmp_path, dockerfiles={f"{HIDDEN_PREFIX}api": "FROM scratch\n"})
-    assert sorted(tar.getnames()) == sorted(["app.py", DOCKERIGNORE, f"{HIDDEN_PREFIX}api"])
-    sent_ignore = member(tar, DOCKERIGNORE).decode()
-    assert sent_ignore == f"secret\n{HIDDEN_PREFIX}*\n"
-    assert member(tar, f"{HIDDEN_PREFIX}api") == b"FROM scratch\n"
-    rules = IgnoreRules(sent_ignore.splitlines())
-    assert rules.excludes(f"{HIDDEN_PREFIX}api")
-    assert not rules.excludes("app.py")
-
-
-def test_without_a_dockerignore_the_one_sent_hides_itself_too(tmp_path):
-    make(tmp_path, {"app.py": ""})
-    tar = tar_of(tmp_path, dockerfiles={f"{HIDDEN_PREFIX}api": "FROM scratch\n"})
-    rules = IgnoreRules(member(tar, DOCKERIGNORE).decode().splitlines())
-    assert rules.excludes(DOCKERIGNORE)
-    assert rules.excludes(f"{HIDDEN_PREFIX}api")
+def test_write_tar_says_what_it_holds_and_where_its_entries_end(tmp_path):
+    make(tmp_path, {"a.txt": "x" * 700, "dir/b.txt": ""})
+    out = io.BytesIO()
+    contents = write_tar(tmp_path, out)
+    assert contents.names == {"a.txt", "dir", "dir/b.txt"}
+    data = out.getvalue()
+    assert contents.members_end % tarfile.BLOCKSIZE == 0
+    assert data[contents.members_end :] == bytes(len(data) - contents.members_end)
+    assert data[contents.members_end - tarfile.BLOCKSIZE :] != bytes(
+        len(data) - contents.members_end + tarfile.BLOCKSIZE
+    )
 
 
 def test_an_unreadable_file_is_bad_input_naming_it(tmp_path, monkeypatch):
@@ -103,26 +106,84 @@ def test_an_unreadable_file_is_bad_input_naming_it(tmp_path, monkeypatch):
 
 
 def test_one_tar_per_context_directory_and_fresh_readers(tmp_path):
-    make(tmp_path, {"root.txt": "", "sub/inner.txt": ""})
+    make(tmp_path, {"root.txt": "", "sub/inner.txt": "", "Dockerfile": "FROM scratch\n"})
     with ContextStore() as store:
         store.prepare(
             [
-                ImageContext("api", tmp_path, "FROM scratch AS api\n"),
-                ImageContext("engine", tmp_path / ".", "FROM scratch AS engine\n"),
-                ImageContext("elsa", tmp_path / "sub", "FROM scratch\n"),
+                ImageContext("api", tmp_path, tmp_path / "Dockerfile"),
+                ImageContext("engine", tmp_path / ".", tmp_path / "Dockerfile"),
+                ImageContext("elsa", tmp_path / "sub", tmp_path / "sub/inner.txt"),
             ]
         )
-        with store.open("api") as first, store.open("engine") as second:
-            assert first.name == second.name
-            with tarfile.open(fileobj=first) as shared:
-                names = set(shared.getnames())
-            assert {f"{HIDDEN_PREFIX}api", f"{HIDDEN_PREFIX}engine", "root.txt"} <= names
-            assert second.tell() == 0
-        with store.open("elsa") as reader, tarfile.open(fileobj=reader) as elsa:
-            assert "inner.txt" in elsa.getnames()
-        directory = Path(first.name).parent
+        tars = set(Path(store._dir.name).iterdir())
+        assert len(tars) == 2
+        with sent(store, "api") as api, sent(store, "engine") as engine:
+            assert (
+                api.getnames()
+                == engine.getnames()
+                == ["Dockerfile", "root.txt", "sub", "sub/inner.txt"]
+            )
+        assert store.dockerfile("api") == "Dockerfile"
+        with sent(store, "elsa") as elsa:
+            assert elsa.getnames() == ["inner.txt"]
+        assert store.dockerfile("elsa") == "inner.txt"
+        directory = Path(store._dir.name)
     assert not directory.exists()
 
 
-def test_image_context_names_its_hidden_dockerfile():
-    assert ImageContext("tamma-api", Path(), "").hidden_name == f"{HIDDEN_PREFIX}tamma-api"
+def test_a_dockerfile_outside_the_context_or_ignored_travels_for_its_image_alone(tmp_path):
+    make(
+        tmp_path,
+        {
+            "ctx/.dockerignore": "Dockerfile.ignored\n",
+            "ctx/app.py": "",
+            "ctx/Dockerfile.ignored": "FROM ignored\n",
+            "docker/Dockerfile": "FROM outside\n",
+        },
+    )
+    context = tmp_path / "ctx"
+    with ContextStore() as store:
+        store.prepare(
+            [
+                ImageContext("outside", context, tmp_path / "docker/Dockerfile"),
+                ImageContext("ignored", context, context / "Dockerfile.ignored"),
+                ImageContext("plain", context, context / "app.py"),
+            ]
+        )
+        assert store.dockerfile("outside") == store.dockerfile("ignored") == HIDDEN_DOCKERFILE
+        with sent(store, "outside") as tar:
+            assert tar.getnames() == [DOCKERIGNORE, "app.py", HIDDEN_DOCKERFILE]
+            assert member(tar, HIDDEN_DOCKERFILE) == b"FROM outside\n"
+            dockerfile = tar.getmember(HIDDEN_DOCKERFILE)
+            assert (dockerfile.mode, dockerfile.uid, dockerfile.mtime) == (0o644, 0, 0)
+        with sent(store, "ignored") as tar:
+            assert member(tar, HIDDEN_DOCKERFILE) == b"FROM ignored\n"
+        with sent(store, "plain") as tar:
+            assert tar.getnames() == [DOCKERIGNORE, "app.py"]
+
+
+def test_a_body_reads_in_pieces_across_the_shared_part_and_its_tail(tmp_path):
+    make(tmp_path, {"ctx/a.txt": "a" * 5000, "Dockerfile": "FROM scratch\n"})
+    with ContextStore() as store:
+        store.prepare([ImageContext("x", tmp_path / "ctx", tmp_path / "Dockerfile")])
+        with store.open("x") as body:
+            pieces = iter(lambda: body.read(1000), b"")
+            data = b"".join(pieces)
+            assert len(data) == len(body)
+        with store.open("x") as body:
+            assert body.read() == data
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert tar.getnames() == ["a.txt", HIDDEN_DOCKERFILE]
+
+
+def test_an_unreadable_dockerfile_outside_the_context_is_bad_input(tmp_path):
+    with ContextStore() as store, pytest.raises(UsageError, match="cannot read the Dockerfile"):
+        store.prepare([ImageContext("x", tmp_path, tmp_path / "missing")])
+
+
+def test_each_image_sends_its_context_and_its_own_dockerfile(plan):
+    contexts = {context.image: context for context in image_contexts(plan.images, EXAMPLE)}
+    assert contexts["tamma-api"].directory == EXAMPLE
+    assert contexts["tamma-api"].dockerfile == EXAMPLE / "docker/Dockerfile.ts"
+    assert contexts["tamma-elsa"].directory == EXAMPLE / "apps/tamma-elsa/src"
+    assert len(image_contexts(example_plan("tamma-api").images, EXAMPLE)) == 1

@@ -1,4 +1,4 @@
-"""Reading a Dockerfile's stages, checking a target, and adding the labels as one instruction."""
+"""Reading a Dockerfile's stages and checking a target against them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from tamma_ops.build.dockerfile import (
     instructions,
     parse_stages,
     read_stages,
-    with_labels,
 )
 from tamma_ops.errors import UsageError
 
@@ -81,38 +80,3 @@ def test_read_stages_rejects_a_file_without_from(tmp_path):
     dockerfile.write_text("# nothing\nRUN true\n")
     with pytest.raises(UsageError, match="has no FROM"):
         read_stages(dockerfile, "img")
-
-
-LABELS = {"org.opencontainers.image.title": "tamma-api", "weird": 'a "b" $c \\d'}
-
-
-def test_labels_end_the_target_stage_as_one_instruction():
-    text = with_labels(MULTI, LABELS, target="deps")
-    lines = text.splitlines()
-    label_line = lines.index(next(line for line in lines if line.startswith("LABEL ")))
-    assert lines[label_line + 1].startswith("FROM deps as build")
-    assert text.count("LABEL ") == 1
-    assert parse_stages(text) == parse_stages(MULTI)[:1] + tuple(
-        Stage(stage.base, stage.name, stage.line + 1) for stage in parse_stages(MULTI)[1:]
-    )
-
-
-def test_labels_go_last_without_a_target_or_for_the_last_stage():
-    assert with_labels(MULTI, LABELS).splitlines()[-1].startswith("LABEL ")
-    assert with_labels("FROM a AS x\n", LABELS, target="X").splitlines()[-1].startswith("LABEL ")
-
-
-def test_label_values_are_quoted_and_escaped():
-    line = with_labels("FROM a\n", LABELS).splitlines()[-1]
-    assert line == (
-        'LABEL "org.opencontainers.image.title"="tamma-api" "weird"="a \\"b\\" \\$c \\\\d"'
-    )
-
-
-def test_label_quoting_follows_the_escape_directive():
-    line = with_labels("# escape=`\nFROM a\n", {"k": 'x"$'}).splitlines()[-1]
-    assert line == 'LABEL "k"="x`"`$"'
-
-
-def test_no_labels_leave_the_file_alone():
-    assert with_labels(MULTI, {}) == MULTI

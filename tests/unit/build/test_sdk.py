@@ -1,165 +1,169 @@
-"""The SDK backend's logic against a stand-in client: groups, order, arguments, failures, cache."""
+"""The SDK backend's logic against a stand-in client: the request, failures, cache sources."""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import json
 import logging
 import socket
 from types import SimpleNamespace
+from typing import Any
 
 import docker.errors
 import pytest
 import requests
 
 from tamma_ops.build import BuildOptions
-from tamma_ops.build.context import HIDDEN_PREFIX, ContextStore, image_contexts
-from tamma_ops.build.schedule import plan_gates
-from tamma_ops.build.sdk import (
-    SdkBuilder,
-    _OpenStreams,
-    _translate,
-)
-from tamma_ops.errors import BuildError, EngineError, UsageError
+from tamma_ops.build.context import ContextStore, image_contexts
+from tamma_ops.build.sdk import INLINE_CACHE_ARG, SdkBuilder, _OpenStreams, _translate
+from tamma_ops.errors import BuildError, EngineError
 from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan, failure
+
+REPOSITORY = "127.0.0.1:5000/acme"
 
 
 def build(plan, client, options=None, repo=EXAMPLE):
     options = options or BuildOptions(parallel=2)
     reporter = Recorder()
-    sent = image_contexts(plan.images, repo)
-    gates = plan_gates(plan.images, {context.image: context.dockerfile for context in sent})
     with ContextStore() as contexts:
-        contexts.prepare(sent)
-        results = SdkBuilder(client, contexts, options, reporter).build(plan.images, gates)
+        contexts.prepare(image_contexts(plan.images, repo))
+        results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
     return results, reporter
 
 
-def test_each_image_sends_its_dockerfile_with_its_labels_in_its_target_stage(plan):
-    contexts = {context.image: context for context in image_contexts(plan.images, EXAMPLE)}
-    api = contexts["tamma-api"].dockerfile
-    api_stage = api[api.index("AS tamma-api") : api.index("AS tamma-engine")]
-    assert 'LABEL "org.opencontainers.image.title"="tamma-api"' in api_stage
-    assert api.count("LABEL ") == 1
-    engine = contexts["tamma-engine"].dockerfile
-    assert engine.rstrip().splitlines()[-1].startswith('LABEL "org.opencontainers')
-    assert contexts["tamma-elsa"].directory == EXAMPLE / "apps/tamma-elsa/src"
+def requests_by_name(client: FakeClient) -> dict[str, dict[str, Any]]:
+    return {request["name"]: request for request in client.api.builds}
 
 
-def test_a_dockerfile_that_cannot_be_read_is_bad_input(tmp_path):
-    with pytest.raises(UsageError, match="cannot read the Dockerfile"):
-        image_contexts(example_plan("tamma-api").images, tmp_path)
-
-
-def test_every_image_is_built_and_gets_every_tag(plan):
+def test_every_image_is_built_once_with_every_tag(plan):
     client = FakeClient()
     results, reporter = build(plan, client)
-    assert sorted(result.name for result in results) == sorted(image.name for image in plan.images)
-    api = next(result for result in results if result.name == "tamma-api")
+    assert [result.name for result in results] == [image.name for image in plan.images]
+    api = results[0]
     assert api.references == (
-        "127.0.0.1:5000/acme/tamma-api:latest",
-        "127.0.0.1:5000/acme/tamma-api:sha-1a2b3c4",
+        f"{REPOSITORY}/tamma-api:latest",
+        f"{REPOSITORY}/tamma-api:sha-1a2b3c4",
     )
+    assert api.image_id.startswith("sha256:")
     assert api.size == 1_000_000
-    # The build applies the first tag; every other one is added to the image it made.
-    assert (api.image_id, "127.0.0.1:5000/acme/tamma-api", "sha-1a2b3c4") in client.api.tags
-    assert len(client.api.tags) == 5
-    assert reporter.lines("tamma-api")[0] == "Step 1/4 : FROM base AS shared"
+    assert requests_by_name(client)["tamma-api"]["params"]["t"] == list(api.references)
+    assert len(client.api.builds) == len(plan.images)
+    assert reporter.lines("tamma-api")[0] == "#1 [internal] load remote build context"
     assert ("finished", "tamma-engine", "ok") in reporter.events
 
 
-def test_build_arguments(plan):
+def test_the_request_asks_buildkit_for_the_target_labels_and_inline_cache(plan):
     client = FakeClient()
     build(plan, client, BuildOptions(parallel=1, no_cache=True))
-    arguments = {call["tag"]: call for call in client.api.builds}
-    api = arguments["127.0.0.1:5000/acme/tamma-api:latest"]
-    assert api["dockerfile"] == f"{HIDDEN_PREFIX}tamma-api"
-    assert "AS tamma-api" in api["dockerfile_text"]
-    assert api["target"] == "tamma-api"
-    assert api["platform"] == "linux/amd64"
-    assert (api["rm"], api["forcerm"], api["decode"], api["nocache"]) == (True, True, True, True)
-    assert api["cache_from"] is None
-    assert "labels" not in api  # they are in the Dockerfile: one step, not five
-    assert arguments["127.0.0.1:5000/acme/tamma-dashboard:latest"]["target"] is None
+    requests = requests_by_name(client)
+    api = requests["tamma-api"]
+    params = api["params"]
+    assert api["url"].endswith("/v1.41/build")
+    assert params["version"] == "2"
+    assert params["dockerfile"] == "docker/Dockerfile.ts"
+    assert "FROM runtime AS tamma-api" in api["dockerfile_text"]
+    assert params["target"] == "tamma-api"
+    assert params["platform"] == "linux/amd64"
+    assert params["nocache"] == "1"
+    assert "cachefrom" not in params
+    labels = json.loads(params["labels"])
+    assert labels == dict(plan.images[0].labels)
+    assert labels["org.opencontainers.image.title"] == "tamma-api"
+    # The SDK's proxy settings come along, as APIClient.build would send them.
+    assert api["buildargs"] == {INLINE_CACHE_ARG: "1", "HTTP_PROXY": "http://proxy.example:3128"}
+    assert api["headers"]["Content-Type"] == "application/x-tar"
+    assert "X-Registry-Config" in api["headers"]
+    assert (api["stream"], api["timeout"]) == (True, None)
+    assert "target" not in requests["tamma-dashboard"]["params"]
+    elsa = requests["tamma-elsa"]
+    assert elsa["params"]["dockerfile"] == "Tamma.ElsaServer/Dockerfile"
+    assert "Tamma.Api/Dockerfile" in elsa["names"]
 
 
-def test_images_of_a_group_build_one_after_the_other(plan):
+def test_build_args_of_the_manifest_win_over_the_defaults():
+    plan = example_plan("tamma-api")
+    (image,) = plan.images
+    spec = image.spec.model_copy(update={"build_args": {INLINE_CACHE_ARG: "0", "A": "b"}})
     client = FakeClient()
-    build(plan, client, BuildOptions(parallel=4))
+    build(dataclasses.replace(plan, images=(dataclasses.replace(image, spec=spec),)), client)
+    assert client.api.builds[0]["buildargs"][INLINE_CACHE_ARG] == "0"
+    assert client.api.builds[0]["buildargs"]["A"] == "b"
+
+
+def test_images_build_side_by_side_without_waiting_for_each_other(plan):
+    client = FakeClient()
+    build(plan, client, BuildOptions(parallel=5))
     events = client.api.events
-    assert events.index(("end", "tamma-api")) < events.index(("start", "tamma-engine"))
+    # Every build started before the first one ended: nothing gates tamma-engine behind tamma-api.
+    first_end = next(index for index, event in enumerate(events) if event[0] == "end")
+    assert {name for kind, name in events[:first_end] if kind == "start"} == {
+        image.name for image in plan.images
+    }
 
 
 def test_a_failure_names_the_image_the_step_and_the_last_lines():
-    plan = example_plan("tamma-api", "tamma-engine")
-    step = "Step 2/2 : RUN python3 -m compileall packages"
-    client = FakeClient({"tamma-api": failure(step, "returned a non-zero code: 1")})
+    plan = example_plan("tamma-api")
+    step = "[build 4/4] RUN python3 -m compileall packages"
+    error = "executor failed running [/bin/sh -c python3 -m compileall packages]: exit code: 1"
+    client = FakeClient({"tamma-api": failure(step, error)})
     with pytest.raises(BuildError) as caught:
         build(plan, client)
-    error = caught.value
-    assert error.image == "tamma-api"
-    assert f"tamma-api failed at {step}" in error.message
-    assert "returned a non-zero code: 1" in error.message
-    assert "  compiling..." in error.message
-    assert "compiling..." in error.log_tail
-    assert "tamma-ops build --images tamma-api" in (error.fix or "")
-    # The rest of its group never starts.
-    assert [call["tag"] for call in client.api.builds] == ["127.0.0.1:5000/acme/tamma-api:latest"]
+    error_raised = caught.value
+    assert error_raised.image == "tamma-api"
+    assert f"tamma-api failed at {step}\n{error}\n" in error_raised.message
+    assert "last lines of its log:\n  compiling..." in error_raised.message
+    assert error_raised.log_tail == ("compiling...",)
+    assert "tamma-ops build --images tamma-api" in (error_raised.fix or "")
+    assert "docker/Dockerfile.ts" in (error_raised.fix or "")
+
+
+def test_an_error_before_any_step_says_so():
+    client = FakeClient({"tamma-dashboard": [{"error": "failed to parse Dockerfile"}]})
+    with pytest.raises(BuildError) as caught:
+        build(example_plan("tamma-dashboard"), client)
+    assert "tamma-dashboard failed before its first step\nfailed to parse" in caught.value.message
 
 
 def test_after_a_failure_no_new_build_starts(plan):
-    client = FakeClient({"tamma-api": failure("Step 1/1 : RUN false", "exit 1")})
+    client = FakeClient({"tamma-api": failure("[1/1] RUN false", "exit code: 1")})
     with pytest.raises(BuildError):
         build(plan, client, BuildOptions(parallel=1))
     assert len(client.api.builds) == 1
 
 
 def test_a_build_that_names_no_image_fails():
-    client = FakeClient({"tamma-dashboard": [{"stream": "Step 1/1 : FROM scratch\n"}]})
+    client = FakeClient({"tamma-dashboard": [{"stream": "Successfully tagged x\n"}]})
     with pytest.raises(BuildError, match="without naming an image"):
         build(example_plan("tamma-dashboard"), client)
 
 
 def test_cache_sources_are_pulled_once_and_used_only_when_present(caplog):
     plan = example_plan("tamma-api", "tamma-engine")
-    pushed = "127.0.0.1:5000/acme/tamma-api:latest"
+    pushed = f"{REPOSITORY}/tamma-api:latest"
     client = FakeClient(pullable={pushed})
     options = BuildOptions(
-        parallel=1, cache_from=("127.0.0.1:5000/acme/{image}:latest", "127.0.0.1:9/gone:1")
+        parallel=1, cache_from=(f"{REPOSITORY}/{{image}}:latest", "127.0.0.1:9/gone:1")
     )
     with caplog.at_level(logging.INFO, logger="tamma_ops"):
         build(plan, client, options)
     assert sorted(client.api.pulls) == sorted(
-        [pushed, "127.0.0.1:5000/acme/tamma-engine:latest", "127.0.0.1:9/gone:1"]
+        [pushed, f"{REPOSITORY}/tamma-engine:latest", "127.0.0.1:9/gone:1"]
     )
-    cache_from = {call["tag"]: call["cache_from"] for call in client.api.builds}
-    assert cache_from[pushed] == [pushed]
-    assert cache_from["127.0.0.1:5000/acme/tamma-engine:latest"] is None
+    params = {name: request["params"] for name, request in requests_by_name(client).items()}
+    assert json.loads(params["tamma-api"]["cachefrom"]) == [pushed]
+    assert "cachefrom" not in params["tamma-engine"]
+    assert f"cache source {pushed} pulled" in caplog.text
     assert "127.0.0.1:9/gone:1 is not available (manifest for" in caplog.text
 
 
-def test_later_builds_also_take_what_this_run_made_as_cache_sources():
-    plan = example_plan("tamma-api", "tamma-engine")
-    client = FakeClient(pullable={"r.example/cache:1"})
-    build(plan, client, BuildOptions(parallel=1, cache_from=("r.example/cache:1",)))
-    api, engine = client.api.builds
-    assert api["cache_from"] == ["r.example/cache:1"]
-    # tamma-api's stage result and image, so tamma-engine finds the stages they share.
-    api_digest = hashlib.sha256(b"tamma-api").hexdigest()
-    assert (
-        engine["cache_from"]
-        == sorted(["r.example/cache:1", api_digest[-12:], f"sha256:{api_digest}"])
-        or engine["cache_from"][0] == "r.example/cache:1"
-    )
-    assert set(engine["cache_from"][1:]) == {api_digest[-12:], f"sha256:{api_digest}"}
-
-
-def test_an_engine_that_built_the_image_before_keeps_its_own_cache(caplog):
-    plan = example_plan("tamma-api")
-    client = FakeClient(pullable={"r.example/cache:1"}, built={"127.0.0.1:5000/acme/tamma-api"})
+def test_a_cache_source_that_cannot_be_pulled_but_is_here_is_used(caplog):
+    client = FakeClient(local={"local/cache:1"})
     with caplog.at_level(logging.INFO, logger="tamma_ops"):
-        build(plan, client, BuildOptions(cache_from=("r.example/cache:1",)))
-    assert client.api.builds[0]["cache_from"] is None
-    assert "tamma-api was built on this engine before" in caplog.text
+        build(example_plan("tamma-api"), client, BuildOptions(cache_from=("local/cache:1",)))
+    assert json.loads(client.api.builds[0]["params"]["cachefrom"]) == ["local/cache:1"]
+    assert "cannot be pulled (manifest for local/cache:1 not found): using this engine" in (
+        caplog.text
+    )
 
 
 class FakeSocket:
@@ -217,3 +221,4 @@ def test_engine_refusals_are_build_errors_and_lost_connections_engine_errors():
     lost = _translate(requests.exceptions.ConnectionError("reset"), "tamma-api")
     assert isinstance(lost, EngineError)
     assert "tamma-ops doctor" in (lost.fix or "")
+    assert _translate(ValueError("a bug"), "tamma-api") is None
