@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tamma_ops.errors import ManifestError
 
@@ -50,33 +50,28 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _absolute(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path, starting with '/'")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_absolute)]
+
+
 class HttpHealth(_Frozen):
     """Healthy when ``GET path`` on the image's port answers with ``status``."""
 
     type: Literal["http"] = "http"
-    path: str = "/health"
+    path: AbsolutePath = "/health"
     status: int = Field(default=200, ge=100, le=599)
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must start with '/'")
-        return value
 
 
 class FileHealth(_Frozen):
     """Healthy when the container has created the marker file ``path``."""
 
     type: Literal["file"]
-    path: str
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must be an absolute path inside the container")
-        return value
+    path: AbsolutePath
 
 
 Health = Annotated[HttpHealth | FileHealth, Field(discriminator="type")]
