@@ -38,7 +38,7 @@ class BuildOptions:
     # References to reuse layers from; "{image}" stands for each image's name.
     cache_from: tuple[str, ...] = ()
     no_cache: bool = False
-    # buildx only: where BuildKit imports and exports its layer cache, per image.
+    # Where BuildKit imports and exports its layer cache, per image (sdk: none or inline).
     cache: CacheMode = "none"
     # Replaces every image's platforms from the manifest when given.
     platforms: tuple[str, ...] = ()
@@ -47,6 +47,7 @@ class BuildOptions:
         return self.parallel or os.cpu_count() or 1
 
     def cache_refs(self, image: str) -> tuple[str, ...]:
+        """The --cache-from references of one image, "{image}" replaced by its name."""
         return tuple(ref.replace(IMAGE_PLACEHOLDER, image) for ref in self.cache_from)
 
 

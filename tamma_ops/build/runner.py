@@ -20,6 +20,8 @@ from tamma_ops.errors import UsageError
 if TYPE_CHECKING:
     from tamma_ops.plan import ImagePlan, Plan
 
+# Through the engine's API, BuildKit exports no cache but the one inside the image.
+SDK_CACHE_MODES = ("none", "inline")
 MANIFEST_FIX = "correct the image's entry in tamma-ops.toml, or point --repo at the monorepo root"
 
 
@@ -46,12 +48,11 @@ def _image_problems(image: ImagePlan, repo: Path) -> list[UsageError]:
 def check_inputs(plan: Plan, repo: Path, options: BuildOptions) -> None:
     """Raises one UsageError listing every bad path, target or option of this build."""
     problems = [problem for image in plan.images for problem in _image_problems(image, repo)]
-    if options.backend == "sdk" and options.cache != "none":
+    if options.backend == "sdk" and options.cache not in SDK_CACHE_MODES:
         problems.append(
             UsageError(
                 f"--cache {options.cache} needs --backend buildx",
-                fix="the sdk backend writes inline cache into every image: "
-                "reuse it with --cache-from REF",
+                fix="the sdk backend can keep its cache only inside the image: --cache inline",
             )
         )
     for image in plan.images:

@@ -8,8 +8,12 @@ with no session, and the engine hands it to BuildKit's Dockerfile frontend as a 
 Every image is submitted at once, up to ``parallel`` side by side. BuildKit shares the work of
 builds in flight: when tamma-api and tamma-engine both need the ``deps`` and ``build`` stages of
 docker/Dockerfile.ts, one build runs those steps and the other waits for them and shows them
-CACHED. One build applies every tag, the labels and the inline cache metadata that lets another
-machine use the pushed image with ``--cache-from``.
+CACHED. One build applies every tag and the labels.
+
+``--cache inline`` writes BuildKit's cache metadata into each image, so that another machine can
+reuse the pushed image's steps, and reads it back from ``<repository>:latest``, as the buildx
+backend does. It is not the default: BuildKit (v0.8, in Engine 20.10) orders that metadata
+differently from one build to the next, so an image rebuilt with no change would get a new ID.
 
 A failed build stops further builds from starting; those already running finish. Ctrl-C closes
 the connection of every build in flight, which is how BuildKit learns to cancel the solve (its
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_TAIL = 10
-# Every image records which of its steps made which layer, for --cache-from elsewhere.
+# Asks BuildKit to record in the image which of its steps made which layer.
 INLINE_CACHE_ARG = "BUILDKIT_INLINE_CACHE"
 
 
@@ -227,16 +231,20 @@ class SdkBuilder:
             params["target"] = spec.target
         if self._options.no_cache:
             params["nocache"] = "1"
-        cache_from = [
-            ref for ref in self._options.cache_refs(image.name) if ref in self._cache_sources
-        ]
+        cache_from = [ref for ref in self._cache_refs(image) if ref in self._cache_sources]
         if cache_from:
             params["cachefrom"] = json.dumps(cache_from)
         return params
 
-    @staticmethod
-    def _build_args(image: ImagePlan) -> dict[str, str]:
-        return {INLINE_CACHE_ARG: "1", **image.spec.build_args}
+    def _build_args(self, image: ImagePlan) -> dict[str, str]:
+        inline = {INLINE_CACHE_ARG: "1"} if self._options.cache == "inline" else {}
+        return {**inline, **image.spec.build_args}
+
+    def _cache_refs(self, image: ImagePlan) -> tuple[str, ...]:
+        refs = self._options.cache_refs(image.name)
+        if self._options.cache == "inline":
+            refs += (f"{image.repository}:latest",)
+        return tuple(dict.fromkeys(refs))
 
     def _check(self, image: ImagePlan, stream: BuildStream) -> str:
         if stream.error is not None:
@@ -259,9 +267,7 @@ class SdkBuilder:
         return stream.image_id
 
     def _pull_cache_sources(self, images: Sequence[ImagePlan]) -> frozenset[str]:
-        refs = dict.fromkeys(
-            ref for image in images for ref in self._options.cache_refs(image.name)
-        )
+        refs = dict.fromkeys(ref for image in images for ref in self._cache_refs(image))
         return frozenset(ref for ref in refs if self._pull(ref))
 
     def _pull(self, ref: str) -> bool:

@@ -22,6 +22,7 @@ EPILOG = """\b
 Examples:
   tamma-ops build                                  all five images, current commit
   tamma-ops build --images tamma-api,tamma-engine -q
+  tamma-ops build --cache inline                   cache inside the images, to push
   tamma-ops build --cache-from ghcr.io/meywd/{image}:latest
   tamma-ops build --backend buildx --cache gha     in GitHub Actions
 """
@@ -49,8 +50,8 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     "--cache-from",
     multiple=True,
     metavar="REF",
-    help="Image whose inline cache to reuse, pulled if reachable; {image} is each image's "
-    "name. Repeatable. sdk builds always carry inline cache; buildx ones with --cache inline.",
+    help="Image to reuse the steps of (one built with --cache inline), pulled if reachable; "
+    "{image} is each image's name. Repeatable.",
 )
 @click.option("--no-cache", is_flag=True, help="Build every step again.")
 @click.option(
@@ -58,7 +59,8 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     type=click.Choice(["none", "inline", "registry", "gha"]),
     default="none",
     show_default=True,
-    help="buildx: BuildKit layer cache, kept per image.",
+    help="BuildKit layer cache, kept per image. inline: inside the image, read back from "
+    "REPOSITORY:latest. registry, gha: buildx only.",
 )
 @click.option(
     "--platform",

@@ -2,21 +2,27 @@
 
 Every test builds under its own owner (``127.0.0.1:5999/<unique>/...``; nothing is pushed there),
 so tests never share tags with each other or with a user's images. Afterwards the ``builds``
-fixture removes every image those builds made: the tagged results, and the classic builder's
-intermediate images, named in the build logs. Images that existed before the test stay.
+fixture removes every image those builds tagged (BuildKit leaves no intermediate images).
+Images that existed before the test stay. Helpers read what the engine's BuildKit holds: its
+cache records, and the build steps it runs as processes on this machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import re
 import shutil
 import socket
 import subprocess
+import tarfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import docker
 import docker.errors
@@ -29,9 +35,11 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
 REGISTRY = "127.0.0.1:5999"
 SHA = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
-# A fixed commit time keeps the labels, hence the cache of the last step, stable across builds.
+# A fixed commit time keeps the labels, hence the image IDs, stable across builds.
 ENV = {"SOURCE_DATE_EPOCH": "1700000000", "GITHUB_ACTIONS": "", "TAMMA_REGISTRY": ""}
-_STEP_IMAGE_RE = re.compile(r" ---> ([0-9a-f]{12})$")
+INLINE_CACHE_KEY = "moby.buildkit.cache.v0"
+# A step of a Dockerfile as BuildKit names it ("#7 [build 3/3] RUN ..."), FROM and ARG aside.
+_STEP_RE = re.compile(r"^(#\d+) (\[[^\]]+ \d+/\d+\] (?!FROM |ARG )\S.*)$")
 
 
 class Builds:
@@ -41,43 +49,108 @@ class Builds:
         self.client = client
         self.owner = owner
         self.registry = registry
-        self.before = {image["Id"] for image in client.api.images(all=True)}
-        self.step_images: set[str] = set()
+        self.prefix = f"{registry}/{owner}/"
+        # Every image these builds tagged, also those a later build took the tags from.
+        self.made: set[str] = set()
 
     def repository(self, image: str) -> str:
-        return f"{self.registry}/{self.owner}/{image}"
+        return f"{self.prefix}{image}"
 
     def run(self, repo: Path, *args: str, env: dict[str, str] | None = None) -> Result:
         argv = ["build", "--repo", str(repo), "--registry", self.registry, "--owner", self.owner]
         argv += ["--sha", SHA, "--ref", "refs/heads/main", *args]
         result = CliRunner().invoke(cli, argv, obj=Settings(), env={**ENV, **(env or {})})
-        self.step_images.update(
-            match.group(1)
-            for line in result.stderr.splitlines()
-            if (match := _STEP_IMAGE_RE.search(line))
+        self.made.update(
+            image.id or "" for image in self.client.images.list(name=f"{self.prefix}*")
         )
         return result
 
     def remove_all(self) -> None:
-        """Untags every result, then removes the step images that did not exist before."""
-        prefix = f"{self.registry}/{self.owner}/"
-        for image in self.client.images.list(name=f"{prefix}*"):
+        """Removes every tag of this test's images, then the images if nothing else uses them."""
+        for image in self.client.images.list(name=f"{self.prefix}*"):
+            self.made.add(image.id or "")
             for tag in image.tags:
-                if tag.startswith(prefix):
+                if tag.startswith(self.prefix):
                     with contextlib.suppress(docker.errors.NotFound):
                         self.client.images.remove(tag)
-        # Children before parents (one with children cannot go); never forced, so an image
-        # that something else now builds on stays. Several passes: creation times tie.
-        for _ in range(3):
-            leftovers = [
-                image
-                for image in self.client.api.images(all=True)
-                if image["Id"] not in self.before
-                and image["Id"].removeprefix("sha256:")[:12] in self.step_images
-            ]
-            for image in sorted(leftovers, key=lambda image: -image["Created"]):
-                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                    self.client.images.remove(image["Id"])
+        for image_id in self.made - {""}:
+            # Never forced: an image that another tag or container still uses stays.
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                self.client.images.remove(image_id)
+
+
+def image_lines(stderr: str, image: str) -> list[str]:
+    """The build log of one image, without its prefix."""
+    prefix = re.compile(rf"^{re.escape(image)} +\| ")
+    return [prefix.sub("", line) for line in stderr.splitlines() if prefix.match(line)]
+
+
+def steps(lines: list[str]) -> dict[str, str]:
+    """Each Dockerfile step of a build log, and how it ended: CACHED, DONE or ERROR."""
+    names = {match.group(1): match.group(2) for line in lines if (match := _STEP_RE.match(line))}
+    ends = {}
+    for line in lines:
+        number, _, rest = line.partition(" ")
+        if number in names and rest.split(" ", 1)[0] in ("CACHED", "DONE", "ERROR:"):
+            ends[names[number]] = rest.split(" ", 1)[0].rstrip(":")
+    return {name: ends.get(name, "never ended") for name in names.values()}
+
+
+def image_config(client: docker.DockerClient, reference: str) -> dict[str, Any]:
+    """The image's config JSON as pushed, including what `docker inspect` leaves out."""
+    archive = io.BytesIO(b"".join(client.images.get(reference).save()))
+    with tarfile.open(fileobj=archive) as tar:
+        manifest = json.loads(_member(tar, "manifest.json"))
+        config: dict[str, Any] = json.loads(_member(tar, manifest[0]["Config"]))
+        return config
+
+
+def image_content(client: docker.DockerClient, reference: str) -> dict[str, Any]:
+    """The image's config without BuildKit's inline cache metadata: its layers and settings.
+
+    BuildKit v0.8 orders that metadata differently from one build to the next, so two builds of
+    the same content with inline cache differ in their image IDs, and only there.
+    """
+    config = image_config(client, reference)
+    config.pop(INLINE_CACHE_KEY, None)
+    return config
+
+
+def _member(tar: tarfile.TarFile, name: str) -> bytes:
+    extracted = tar.extractfile(name)
+    assert extracted is not None, name
+    return extracted.read()
+
+
+def build_cache_since(client: docker.DockerClient, started: datetime) -> list[dict[str, Any]]:
+    """BuildKit's cache records made since ``started`` (by this test: its content is unique)."""
+    records = client.api.df().get("BuildCache") or []
+    return [
+        record
+        for record in records
+        if datetime.fromisoformat(record["CreatedAt"].replace("Z", "+00:00")) >= started
+    ]
+
+
+def prune_build_cache_since(client: docker.DockerClient, started: datetime) -> None:
+    """Empties BuildKit's cache of what was made since ``started``, and of nothing else."""
+    ids = [record["ID"] for record in build_cache_since(client, started)]
+    if ids:
+        # The engine takes one value per filter and matches "id" as a regular expression (the
+        # SDK's type stubs know only the "dangling" and "until" filters).
+        pattern = "^(" + "|".join(re.escape(record_id) for record_id in ids) + ")$"
+        client.api.prune_builds(filters=cast("Any", {"id": [pattern]}), all=True)
+
+
+def processes_with(marker: str) -> list[str]:
+    """Command lines of this machine's processes that mention ``marker`` (a build's steps)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if marker in text:
+                found.append(text)
+    return found
 
 
 @pytest.fixture

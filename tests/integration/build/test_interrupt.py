@@ -1,6 +1,8 @@
-"""Ctrl-C during a build: tamma-ops exits 130 at once and the engine keeps no build container.
+"""Ctrl-C during a build: tamma-ops exits 130 at once, and BuildKit stops the build.
 
-Run as a user runs it, in a process of its own, so the signal arrives as it would.
+Run as a user runs it, in a process of its own, so the signal arrives as it would. BuildKit runs
+a RUN step as a process of this machine (no container the engine lists), and holds the cache
+records of a build in flight "in use": both must be gone soon after.
 """
 
 from __future__ import annotations
@@ -13,11 +15,18 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import docker
 import pytest
 
-from tests.integration.build.conftest import ENV, SHA, Builds
+from tests.integration.build.conftest import (
+    ENV,
+    SHA,
+    Builds,
+    build_cache_since,
+    processes_with,
+)
 
 
 def start_build(
@@ -58,14 +67,6 @@ def wait_for(lines: queue.Queue[str | None], text: str, timeout: float = 120) ->
     pytest.fail(f"never saw {text!r}; output was:\n{''.join(seen)}")
 
 
-def containers_running(client: docker.DockerClient, marker: str) -> list[str | None]:
-    return [
-        container.id
-        for container in client.containers.list(all=True)
-        if marker in " ".join(container.attrs["Config"].get("Cmd") or [])
-    ]
-
-
 @pytest.mark.parametrize("backend", ["sdk", "buildx"])
 def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
     docker_client: docker.DockerClient, builds: Builds, example, backend
@@ -79,9 +80,11 @@ def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
         )
     )
     args = ("--images", "tamma-dashboard", "--backend", backend)
+    started = datetime.now(UTC)
     process, lines, reader = start_build(example, builds, *args)
     try:
         wait_for(lines, f"{marker}-started")
+        assert processes_with(marker), "the step should be running"
         interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         status = process.wait(timeout=30)
@@ -95,7 +98,22 @@ def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
         process.stderr.close()
     assert status == 130
     assert elapsed < 15
+
+    def running():
+        """The step's processes, the build's records in use, containers running the step."""
+        in_use = [
+            record["Description"]
+            for record in build_cache_since(docker_client, started)
+            if record["InUse"]
+        ]
+        containers = [
+            container.name
+            for container in docker_client.containers.list(all=True)
+            if marker in " ".join(container.attrs["Config"].get("Cmd") or [])
+        ]
+        return processes_with(marker), in_use, containers
+
     deadline = time.monotonic() + 15
-    while containers_running(docker_client, marker) and time.monotonic() < deadline:
+    while running() != ([], [], []) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert containers_running(docker_client, marker) == []
+    assert running() == ([], [], [])

@@ -1,33 +1,34 @@
-"""The SDK backend on the real engine: the example's five images, the cache, failures."""
+"""The SDK backend on the real engine's BuildKit: the example's five images, the cache, failures."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 
 import docker
 import docker.errors
 
-from tests.integration.build.conftest import SHA, Builds
+from tests.integration.build.conftest import (
+    INLINE_CACHE_KEY,
+    SHA,
+    Builds,
+    build_cache_since,
+    image_config,
+    image_content,
+    image_lines,
+    processes_with,
+    prune_build_cache_since,
+    steps,
+)
 
 NAMES = ["tamma-api", "tamma-engine", "tamma-dashboard", "tamma-elsa", "tamma-api-dotnet"]
+COMPILE = "RUN python3 -m compileall"
 
 
-def image_lines(stderr: str, image: str) -> list[str]:
-    """The build log of one image, without its prefix."""
-    prefix = re.compile(rf"^{re.escape(image)} +\| ")
-    return [prefix.sub("", line) for line in stderr.splitlines() if prefix.match(line)]
-
-
-def steps(lines: list[str]) -> list[tuple[str, bool]]:
-    """(step line, whether it came from the cache) for each step that does work."""
-    found = []
-    for index, line in enumerate(lines):
-        if line.startswith("Step ") and " : FROM " not in line:
-            following = lines[index + 1] if index + 1 < len(lines) else ""
-            found.append((line, following == " ---> Using cache"))
-    return found
+def not_cached(stderr: str, image: str) -> dict[str, str]:
+    return {step: end for step, end in steps(image_lines(stderr, image)).items() if end != "CACHED"}
 
 
 def test_five_images_tagged_labelled_from_their_targets_then_all_cached(
@@ -49,6 +50,11 @@ def test_five_images_tagged_labelled_from_their_targets_then_all_cached(
         assert labels["org.opencontainers.image.version"] == "sha-5eed5ee"
         assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
         assert labels["org.opencontainers.image.source"] == "https://github.com/meywd/tamma"
+        # No inline cache unless asked: it would change the image ID of every rebuild.
+        assert INLINE_CACHE_KEY not in image_config(docker_client, entry["tags"][0])
+        # Every tag came from the one build: the engine says so in the log.
+        for reference in entry["tags"]:
+            assert f"Successfully tagged {reference}" in image_lines(first.stderr, entry["name"])
 
     ids = {entry["name"]: entry["image_id"] for entry in document["images"]}
     api = docker_client.images.get(ids["tamma-api"]).attrs["Config"]
@@ -65,26 +71,35 @@ def test_five_images_tagged_labelled_from_their_targets_then_all_cached(
         entry["name"]: entry["image_id"] for entry in json.loads(second.stdout)["images"]
     } == ids
     for name in NAMES:
-        uncached = [step for step, cached in steps(image_lines(second.stderr, name)) if not cached]
-        assert uncached == [], f"{name} rebuilt steps with no change: {uncached}"
+        assert steps(image_lines(second.stderr, name)), f"no steps in {name}'s log"
+        assert not_cached(second.stderr, name) == {}, f"{name} redid steps with no change"
 
 
-def test_the_two_targets_share_their_common_stages(builds: Builds, example):
-    # A change in the shared sources makes the shared stages new for this test alone.
-    (example / "packages/shared/tamma_shared/unique.py").write_text(f"ID = {uuid.uuid4().hex!r}\n")
+def test_the_two_targets_share_their_common_stages_while_building_side_by_side(
+    builds: Builds, example
+):
+    # New shared sources, so the shared stages are new to the engine; the marker counts runs.
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    (example / "packages/shared/tamma_shared/unique.py").write_text(f"ID = {marker!r}\n")
+    dockerfile = example / "docker/Dockerfile.ts"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(COMPILE, f"RUN echo {marker}-ran && python3 -m compileall")
+    )
     result = builds.run(example, "--images", "tamma-api,tamma-engine", "--parallel", "2")
     assert result.exit_code == 0, result.stderr
-    api = steps(image_lines(result.stderr, "tamma-api"))
-    assert any("compileall" in step and not cached for step, cached in api)  # built by tamma-api
-    # tamma-engine's build goes through every stage before its own: all from the cache.
-    engine_log = image_lines(result.stderr, "tamma-engine")
-    own_stage = next(line for line in engine_log if line.endswith("FROM runtime AS tamma-engine"))
-    before_own = steps(engine_log[: engine_log.index(own_stage)])
-    assert any("compileall" in step for step, _ in before_own)
-    assert [step for step, cached in before_own if not cached] == []
+    runs = [line for line in result.stderr.splitlines() if line.endswith(f" {marker}-ran")]
+    assert len(runs) == 1, "the shared step ran more than once"
+    ends = [
+        end
+        for name in ("tamma-api", "tamma-engine")
+        for step, end in steps(image_lines(result.stderr, name)).items()
+        if marker in step
+    ]
+    # One build ran it; the other waited for it and took its result.
+    assert sorted(ends) == ["CACHED", "DONE"]
 
 
-def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_no_container(
+def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_nothing_running(
     docker_client: docker.DockerClient, builds: Builds, example
 ):
     marker = f"marker-{uuid.uuid4().hex[:8]}"
@@ -94,15 +109,16 @@ def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_no_container(
     )
     result = builds.run(example, "--images", "tamma-dashboard")
     assert result.exit_code == 4, result.stderr
-    assert re.search(rf"tamma-dashboard failed at Step \d+/\d+ : RUN echo {marker}", result.stderr)
-    assert "returned a non-zero code: 3" in result.stderr
-    assert f"  {marker}" in result.stderr  # the last log lines
-    leftovers = [
-        container.id
-        for container in docker_client.containers.list(all=True)
-        if marker in " ".join(container.attrs["Config"].get("Cmd") or [])
-    ]
-    assert leftovers == []
+    assert re.search(
+        rf"tamma-dashboard failed at \[build \d+/\d+\] RUN echo {marker}", result.stderr
+    )
+    assert re.search(
+        rf"\nexecutor failed running \[/bin/sh -c echo {marker} && exit 3 .*\]: exit code: 3\n",
+        result.stderr,
+    )
+    assert f"last lines of its log:\n  {marker}\n" in result.stderr
+    assert processes_with(marker) == []
+    assert docker_client.images.list(name=builds.repository("tamma-dashboard")) == []
 
 
 def test_a_target_missing_from_the_dockerfile_exits_2_and_builds_nothing(
@@ -121,40 +137,41 @@ def test_cache_from_pushed_images_rebuilds_on_a_clean_engine_from_cache(
 ):
     builds = registry_builds
     names = ["tamma-api", "tamma-engine", "tamma-dashboard"]
+    started = datetime.now(UTC)
     # New content, so that no step of these builds is cached anywhere but in what they make.
     (example / "apps/dashboard/app.js").write_text(f"// {uuid.uuid4().hex}\n")
     (example / "packages/shared/tamma_shared/unique.py").write_text(f"ID = {uuid.uuid4().hex!r}\n")
-    first = builds.run(example, "--images", ",".join(names), "--json")
+    first = builds.run(example, "--images", ",".join(names), "--cache", "inline", "--json")
     assert first.exit_code == 0, first.stderr
-    built = {entry["name"]: entry["image_id"] for entry in json.loads(first.stdout)["images"]}
+    built = {}
     for name in names:
+        reference = f"{builds.repository(name)}:latest"
+        assert INLINE_CACHE_KEY in image_config(docker_client, reference)
+        built[name] = image_content(docker_client, reference)
         chunks = docker_client.api.push(builds.repository(name), "latest", stream=True, decode=True)
         for chunk in chunks:
             assert "error" not in chunk, chunk
 
-    # A clean engine: the images and every step this test made are gone.
+    # A clean engine: the images and every BuildKit record this test made are gone.
     builds.remove_all()
-    remaining = {image["Id"][7:19] for image in docker_client.api.images(all=True)}
-    assert builds.step_images & remaining <= {image_id[7:19] for image_id in builds.before}
+    prune_build_cache_since(docker_client, started)
+    assert build_cache_since(docker_client, started) == []
+    for name in names:
+        assert docker_client.images.list(name=builds.repository(name)) == []
 
     unreachable = "127.0.0.1:9/nowhere/tamma-dashboard:latest"
     second = builds.run(
-        example, "--images", ",".join(names), "--json",
+        example, "--images", ",".join(names),
         "--cache-from", f"{builds.registry}/{builds.owner}/{{image}}:latest",
         "--cache-from", unreachable,
     )  # fmt: skip
     assert second.exit_code == 0, second.stderr
     assert f"cache source {unreachable} is not available" in second.stderr
-    assert {e["name"]: e["image_id"] for e in json.loads(second.stdout)["images"]} == built
-    # Each image's last stage comes from its pulled image. The classic builder cannot take the
-    # stages before it from there (they are not in its history): tamma-api and the dashboard
-    # redo those, and tamma-engine then finds them in what tamma-api just made.
-    dashboard = steps(image_lines(second.stderr, "tamma-dashboard"))
-    start = next(i for i, (step, _) in enumerate(dashboard) if "dashboard-default.conf" in step)
-    assert [step for step, cached in dashboard[start:] if not cached] == []
+    # Every step of every image came from the pulled images' inline cache, those of the stages
+    # before the last included, and made the same layers and settings.
+    for name in names:
+        assert steps(image_lines(second.stderr, name)), f"no steps in {name}'s log"
+        assert not_cached(second.stderr, name) == {}, f"{name} redid steps"
+        assert image_content(docker_client, f"{builds.repository(name)}:latest") == built[name]
     api = steps(image_lines(second.stderr, "tamma-api"))
-    start = next(i for i, (step, _) in enumerate(api) if "COPY --from=build /dist/api/" in step)
-    assert [step for step, cached in api[start:] if not cached] == []
-    assert any("compileall" in step and not cached for step, cached in api)
-    engine = steps(image_lines(second.stderr, "tamma-engine"))
-    assert [step for step, cached in engine if not cached] == []
+    assert [end for step, end in api.items() if COMPILE in step] == ["CACHED"]

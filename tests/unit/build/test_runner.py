@@ -59,10 +59,12 @@ def test_every_problem_is_listed_at_once(repo):
     assert "tamma-api:" not in message
 
 
-def test_cache_modes_need_the_buildx_backend(repo):
-    with pytest.raises(UsageError, match="--cache gha needs --backend buildx"):
+def test_caches_outside_the_image_need_the_buildx_backend(repo):
+    with pytest.raises(UsageError, match="--cache gha needs --backend buildx") as caught:
         check_inputs(example_plan(), repo, BuildOptions(cache="gha"))
+    assert "--cache inline" in (caught.value.fix or "")
     check_inputs(example_plan(), repo, BuildOptions(backend="buildx", cache="gha"))
+    check_inputs(example_plan(), repo, BuildOptions(cache="inline"))
 
 
 @pytest.mark.parametrize("backend", ["sdk", "buildx"])

@@ -52,7 +52,7 @@ def test_every_image_is_built_once_with_every_tag(plan):
     assert ("finished", "tamma-engine", "ok") in reporter.events
 
 
-def test_the_request_asks_buildkit_for_the_target_labels_and_inline_cache(plan):
+def test_the_request_asks_buildkit_for_the_target_labels_and_every_tag(plan):
     client = FakeClient()
     build(plan, client, BuildOptions(parallel=1, no_cache=True))
     requests = requests_by_name(client)
@@ -70,7 +70,7 @@ def test_the_request_asks_buildkit_for_the_target_labels_and_inline_cache(plan):
     assert labels == dict(plan.images[0].labels)
     assert labels["org.opencontainers.image.title"] == "tamma-api"
     # The SDK's proxy settings come along, as APIClient.build would send them.
-    assert api["buildargs"] == {INLINE_CACHE_ARG: "1", "HTTP_PROXY": "http://proxy.example:3128"}
+    assert api["buildargs"] == {"HTTP_PROXY": "http://proxy.example:3128"}
     assert api["headers"]["Content-Type"] == "application/x-tar"
     assert "X-Registry-Config" in api["headers"]
     assert (api["stream"], api["timeout"]) == (True, None)
@@ -80,12 +80,25 @@ def test_the_request_asks_buildkit_for_the_target_labels_and_inline_cache(plan):
     assert "Tamma.Api/Dockerfile" in elsa["names"]
 
 
+def test_inline_cache_is_written_into_the_image_and_read_back_from_latest(caplog):
+    latest = f"{REPOSITORY}/tamma-api:latest"
+    client = FakeClient(pullable={latest})
+    options = BuildOptions(cache="inline", cache_from=(f"{REPOSITORY}/{{image}}:latest",))
+    with caplog.at_level(logging.INFO, logger="tamma_ops"):
+        build(example_plan("tamma-api"), client, options)
+    (request,) = client.api.builds
+    assert request["buildargs"][INLINE_CACHE_ARG] == "1"
+    assert json.loads(request["params"]["cachefrom"]) == [latest]
+    assert client.api.pulls == [latest]  # once, though asked for twice
+
+
 def test_build_args_of_the_manifest_win_over_the_defaults():
     plan = example_plan("tamma-api")
     (image,) = plan.images
     spec = image.spec.model_copy(update={"build_args": {INLINE_CACHE_ARG: "0", "A": "b"}})
     client = FakeClient()
-    build(dataclasses.replace(plan, images=(dataclasses.replace(image, spec=spec),)), client)
+    plan = dataclasses.replace(plan, images=(dataclasses.replace(image, spec=spec),))
+    build(plan, client, BuildOptions(cache="inline"))
     assert client.api.builds[0]["buildargs"][INLINE_CACHE_ARG] == "0"
     assert client.api.builds[0]["buildargs"]["A"] == "b"
 
