@@ -11,9 +11,9 @@ Three scenarios, each timed as a whole command (start-up included), the sides in
 
 Each side builds in its own sandbox: a copy of the example whose FROM lines name bench-only
 children of the ``tamma-offline/*`` bases (one LABEL more, so a new image ID). Nothing built
-before can be a cache hit, and everything a sandbox creates descends from its bases, so it can be
-found and removed without touching anything else. The ``tamma-offline/*`` images are never
-removed. BuildKit's cache is pruned (``docker builder prune -af``) before each cold build.
+before can be a cache hit; a sandbox's images are tagged under owners of its own and removed
+with its bases afterwards. The ``tamma-offline/*`` images are never removed. BuildKit's cache is
+pruned (``docker builder prune -af``) before each cold build and at the end.
 """
 
 from __future__ import annotations
@@ -101,14 +101,7 @@ class Sandbox:
         )
 
     def remove(self) -> None:
-        """Removes every image descending from this sandbox's bases, the bases, and the copy."""
-        base_ids: set[str] = set()
-        for base in self.bases:
-            with suppress(docker.errors.ImageNotFound):
-                base_ids.add(self.client.images.get(base).id or "")
-        base_ids.discard("")
-        for image_id in _descendants(self.client, base_ids):
-            _remove_image(self.client, image_id)
+        """Removes the images this sandbox's builds tagged, its bases, and the copy."""
         for side in SIDES:
             for image in self.client.images.list(name=f"{REGISTRY}/{self.owner(side)}/*"):
                 _remove_image(self.client, image.id or "")
@@ -128,19 +121,6 @@ def _build_from(client: docker.DockerClient, dockerfile: str, tag: str) -> None:
     for chunk in chunks:
         if "error" in chunk:
             raise RuntimeError(f"cannot build {tag}: {chunk['error']}")
-
-
-def _descendants(client: docker.DockerClient, roots: set[str]) -> list[str]:
-    """Image IDs whose parent chain reaches ``roots``, children before parents."""
-    parents = {image["Id"]: image.get("ParentId", "") for image in client.api.images(all=True)}
-    depths = {}
-    for image_id in parents:
-        chain, current = 0, image_id
-        while current and current not in roots:
-            chain, current = chain + 1, parents.get(current, "")
-        if current and chain:
-            depths[image_id] = chain
-    return sorted(depths, key=lambda image_id: -depths[image_id])
 
 
 def _remove_image(client: docker.DockerClient, image: str) -> None:
