@@ -4,6 +4,7 @@ The modules, each owning one thing:
 
 - ``runner``: the entry point; checks the input before anything is built, picks a backend.
 - ``sdk``: the default backend, the engine's BuildKit through the Docker SDK's low-level API.
+- ``request``: one build request to the engine's BuildKit, closed again on Ctrl-C.
 - ``stream``: one image's BuildKit build stream: buildx-like progress lines, image ID, error.
 - ``trace``: BuildKit's progress messages, decoded from protobuf.
 - ``context``: what each image sends: one context tar per directory and run, its Dockerfile.

@@ -2,8 +2,8 @@
 
 The SDK's ``build`` can only drive the engine's classic builder, but the same ``/build``
 endpoint runs BuildKit when asked with ``version=2``: the context travels as the request body,
-with no session, and the engine hands it to BuildKit's Dockerfile frontend as a remote context.
-``_post_build`` makes that one request with the SDK's own HTTP session and helpers.
+with no session, and the engine hands it to BuildKit's Dockerfile frontend as a remote context
+(``request`` makes that request).
 
 Every image is submitted at once, up to ``parallel`` side by side. BuildKit shares the work of
 builds in flight: when tamma-api and tamma-engine both need the ``deps`` and ``build`` stages of
@@ -25,21 +25,20 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
+from tamma_ops.build.request import OpenStreams, post_build
 from tamma_ops.build.stream import BuildStream
 from tamma_ops.errors import BuildError, EngineError
 
 if TYPE_CHECKING:
     import docker
-    import requests
 
-    from tamma_ops.build.context import ContextBody, ContextStore
+    from tamma_ops.build.context import ContextStore
     from tamma_ops.plan import ImagePlan
 
 log = logging.getLogger(__name__)
@@ -51,77 +50,6 @@ INLINE_CACHE_ARG = "BUILDKIT_INLINE_CACHE"
 
 class _CancelledError(Exception):
     """A build stopped because the run was interrupted or another image failed."""
-
-
-def _post_build(
-    api: Any, params: Mapping[str, Any], build_args: Mapping[str, str], body: ContextBody
-) -> Iterator[dict[str, Any]]:
-    """POST /build to BuildKit; the engine's JSON stream, chunk by chunk.
-
-    ``APIClient.build`` cannot ask for BuildKit (``version=2``) nor send several ``t``, so this
-    makes its request itself, with the private helpers ``APIClient.build`` uses: the SDK's
-    session, API version, registry credentials for FROM images and proxy settings come along.
-    No read timeout: a step may run silently for longer than any timeout would allow.
-    """
-    headers = {"Content-Type": "application/x-tar"}
-    api._set_auth_headers(headers)
-    args = {**api._proxy_configs.get_environment(), **build_args}
-    response = api._post(
-        api._url("/build"),
-        params={**params, "buildargs": json.dumps(args)},
-        data=body,
-        headers=headers,
-        stream=True,
-        timeout=None,
-    )
-    api._raise_for_status(response)
-    chunks: Iterator[dict[str, Any]] = api._stream_helper(response, decode=True)
-    return chunks
-
-
-class _OpenStreams:
-    """The engine connections of the builds in flight, so that Ctrl-C can close them.
-
-    Registered as a response hook on the SDK's HTTP session: the SDK hands out a generator, not
-    the response, and only the response leads to the socket.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._streams: dict[int, requests.Response] = {}
-        self._closing = False
-
-    def hook(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-        path = response.request.path_url.partition("?")[0]
-        if response.request.method != "POST" or not path.endswith("/build"):
-            return
-        with self._lock:
-            self._streams[threading.get_ident()] = response
-            closing = self._closing
-        if closing:  # the build started while its context was still uploading
-            _close(response)
-
-    def forget(self) -> None:
-        with self._lock:
-            self._streams.pop(threading.get_ident(), None)
-
-    def close_all(self) -> None:
-        with self._lock:
-            self._closing = True
-            streams = list(self._streams.values())
-        for response in streams:
-            _close(response)
-
-
-def _close(response: requests.Response) -> None:
-    # shutdown() wakes a thread blocked reading the socket; close() alone would not.
-    sock = getattr(response.raw.connection, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            log.debug("a build connection was already closed")
-    response.close()
 
 
 class SdkBuilder:
@@ -140,7 +68,7 @@ class SdkBuilder:
         # Set after a failure (no build starts any more) and on Ctrl-C (running builds stop too).
         self._stopped = threading.Event()
         self._interrupted = threading.Event()
-        self._streams = _OpenStreams()
+        self._streams = OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
 
     def build(self, images: Sequence[ImagePlan]) -> list[ImageResult]:
@@ -206,7 +134,7 @@ class SdkBuilder:
         name = image.name
         stream = BuildStream()
         with self._contexts.open(name) as body:
-            chunks = _post_build(self._api, self._params(image), self._build_args(image), body)
+            chunks = post_build(self._api, self._params(image), self._build_args(image), body)
             for chunk in chunks:
                 if self._interrupted.is_set():
                     raise _CancelledError

@@ -136,7 +136,7 @@ class FakeProxyConfigs:
 class FakeApi:
     """Plays back a build stream per image (by the first tag it is asked to build).
 
-    It stands in for the SDK's private helpers that sdk._post_build calls, and records each
+    It stands in for the SDK's private helpers that request.post_build calls, and records each
     request: its parameters, headers, build args and the context it sent.
     """
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import socket
-from types import SimpleNamespace
 from typing import Any
 
 import docker.errors
@@ -15,7 +13,7 @@ import requests
 
 from tamma_ops.build import BuildOptions
 from tamma_ops.build.context import ContextStore, image_contexts
-from tamma_ops.build.sdk import INLINE_CACHE_ARG, SdkBuilder, _OpenStreams, _translate
+from tamma_ops.build.sdk import INLINE_CACHE_ARG, SdkBuilder, _translate
 from tamma_ops.errors import BuildError, EngineError
 from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan, failure
 
@@ -177,53 +175,6 @@ def test_a_cache_source_that_cannot_be_pulled_but_is_here_is_used(caplog):
     assert "cannot be pulled (manifest for local/cache:1 not found): using this engine" in (
         caplog.text
     )
-
-
-class FakeSocket:
-    def __init__(self) -> None:
-        self.shut = False
-
-    def shutdown(self, how: int) -> None:
-        assert how == socket.SHUT_RDWR
-        self.shut = True
-
-
-def fake_response(method: str, path: str):
-    sock = FakeSocket()
-    response = SimpleNamespace(
-        request=SimpleNamespace(method=method, path_url=path),
-        raw=SimpleNamespace(connection=SimpleNamespace(sock=sock)),
-        close=lambda: None,
-    )
-    return response, sock
-
-
-def test_open_streams_close_only_build_connections():
-    streams = _OpenStreams()
-    build_response, build_socket = fake_response("POST", "/v1.41/build?t=x")
-    other_response, other_socket = fake_response("GET", "/v1.41/images/json")
-    streams.hook(build_response)
-    streams.hook(other_response)
-    streams.close_all()
-    assert build_socket.shut
-    assert not other_socket.shut
-
-
-def test_a_build_answering_after_close_all_is_closed_at_once():
-    streams = _OpenStreams()
-    streams.close_all()
-    response, sock = fake_response("POST", "/v1.41/build")
-    streams.hook(response)
-    assert sock.shut
-
-
-def test_a_finished_build_is_forgotten():
-    streams = _OpenStreams()
-    response, sock = fake_response("POST", "/v1.41/build")
-    streams.hook(response)
-    streams.forget()
-    streams.close_all()
-    assert not sock.shut
 
 
 def test_engine_refusals_are_build_errors_and_lost_connections_engine_errors():
