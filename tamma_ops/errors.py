@@ -61,9 +61,11 @@ class BuildError(TammaOpsError):
         message: str,
         *,
         image: str,
+        step: str | None = None,
         log_tail: tuple[str, ...] = (),
         fix: str | None = None,
     ) -> None:
         super().__init__(message, fix=fix)
         self.image = image
+        self.step = step
         self.log_tail = log_tail

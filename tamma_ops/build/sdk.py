@@ -98,8 +98,11 @@ class SdkBuilder:
             for future in futures
             if (error := future.exception()) is not None and not isinstance(error, _CancelledError)
         ]
+        # The failure that names its step leads: when images share the failing step, only the
+        # build that ran it saw which step it was.
+        failures.sort(key=lambda error: not (isinstance(error, BuildError) and error.step))
         for error in failures[1:]:
-            log.error("%s", error)
+            log.error("%s", ": ".join(str(error).splitlines()[:2]))
         if failures:
             raise failures[0]
         return [future.result() for future in futures]
@@ -178,10 +181,11 @@ class SdkBuilder:
         if stream.error is not None:
             output = stream.failed_output if stream.failed_step else tuple(stream.tail)
             tail = "\n".join(f"  {line}" for line in output[-ERROR_TAIL:]) or "  (none)"
-            where = f"at {stream.failed_step}" if stream.failed_step else "before its first step"
+            where = f" at {stream.failed_step}" if stream.failed_step else ""
             raise BuildError(
-                f"{image.name} failed {where}\n{stream.error}\nlast lines of its log:\n{tail}",
+                f"{image.name} failed{where}\n{stream.error}\nlast lines of its log:\n{tail}",
                 image=image.name,
+                step=stream.failed_step,
                 log_tail=output,
                 fix=f"fix that step in {image.spec.dockerfile}, then rerun "
                 f"`tamma-ops build --images {image.name}`",

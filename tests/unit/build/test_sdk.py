@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import logging
@@ -132,7 +133,23 @@ def test_an_error_before_any_step_says_so():
     client = FakeClient({"tamma-dashboard": [{"error": "failed to parse Dockerfile"}]})
     with pytest.raises(BuildError) as caught:
         build(example_plan("tamma-dashboard"), client)
-    assert "tamma-dashboard failed before its first step\nfailed to parse" in caught.value.message
+    assert "tamma-dashboard failed\nfailed to parse" in caught.value.message
+
+
+def test_when_images_share_a_failing_step_the_one_that_names_it_leads(caplog):
+    # BuildKit runs a shared step once: only one of the two builds sees which step failed.
+    futures: list[concurrent.futures.Future[Any]] = []
+    for error in (
+        BuildError("tamma-engine failed\nexit code: 1", image="tamma-engine"),
+        BuildError("tamma-api failed at [build 3/3] RUN x", image="tamma-api", step="RUN x"),
+    ):
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_exception(error)
+        futures.append(future)
+    with pytest.raises(BuildError) as caught:
+        SdkBuilder._collect(futures)
+    assert caught.value.image == "tamma-api"
+    assert "tamma-engine failed: exit code: 1" in caplog.text
 
 
 def test_after_a_failure_no_new_build_starts(plan):
