@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -158,18 +159,22 @@ def test_the_walk_sends_what_the_docker_sdk_sends(tmp_path, patterns):
     assert ours == theirs
 
 
-def test_the_walk_never_enters_a_directory_no_exception_can_reach(tmp_path, monkeypatch):
-    make_tree(tmp_path, TREE)
-    import os
-
-    visited = []
+@pytest.fixture
+def visited(tmp_path, monkeypatch) -> list[str]:
+    """The directories the walk reads, relative to tmp_path."""
+    seen: list[str] = []
     real_scandir = os.scandir
 
     def scandir(path):
-        visited.append(Path(path).relative_to(tmp_path).as_posix())
+        seen.append(Path(path).relative_to(tmp_path).as_posix())
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
+    return seen
+
+
+def test_the_walk_never_enters_a_directory_no_exception_can_reach(tmp_path, visited):
+    make_tree(tmp_path, TREE)
     sent = [path for path, _ in walk(tmp_path, IgnoreRules(["node_modules", "**/dist"]))]
     assert "node_modules" not in visited
     assert "apps/web/dist" not in visited
@@ -194,19 +199,9 @@ def test_excludes_all_below(patterns, directory, expected):
 
 
 def test_the_walk_sends_a_directory_whose_contents_are_all_ignored_without_reading_it(
-    tmp_path, monkeypatch
+    tmp_path, visited
 ):
     make_tree(tmp_path, TREE)
-    import os
-
-    visited = []
-    real_scandir = os.scandir
-
-    def scandir(path):
-        visited.append(Path(path).relative_to(tmp_path).as_posix())
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
     sent = [path for path, _ in walk(tmp_path, IgnoreRules(["**/node_modules/**"]))]
     assert "node_modules" in sent
     assert "node_modules" not in visited
