@@ -1,4 +1,11 @@
-"""The connection to the Docker engine. Docker SDK errors become EngineError here, and only here.
+"""The connection to the Docker engine, and the one place Docker SDK errors become tamma-ops errors.
+
+Every call into the SDK, in any module, runs inside ``docker_errors(what)``: an error the engine
+answered for the request (HTTP 4xx) becomes the caller's "refused" error (a ``UsageError`` unless
+it says otherwise), and everything else the SDK or its HTTP stack raises (5xx, a broken or
+refused connection, a timeout) becomes an ``EngineError``. Errors that arrive *inside* a stream
+(a build's or a push's ``errorDetail``) are not exceptions; the module reading the stream turns
+them into its own error.
 
 The SDK is imported on first use, so commands that never touch Docker start fast.
 """
@@ -6,12 +13,12 @@ The SDK is imported on first use, so commands that never touch Docker start fast
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tamma_ops.errors import EngineError
+from tamma_ops.errors import EngineError, TammaOpsError, UsageError
 
 if TYPE_CHECKING:
     import docker
@@ -19,10 +26,49 @@ if TYPE_CHECKING:
 # Engine 20.10 (Debian 12's docker.io) speaks 1.41; everything tamma-ops uses exists there.
 MIN_API_VERSION = (1, 41)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+DOCTOR_FIX = "check the engine with `tamma-ops doctor`, then run the command again"
 START_ENGINE_HINT = (
     "start it with `scripts/provision-engine` from the tamma-ops checkout "
     "(or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine"
 )
+
+
+def docker_message(exc: BaseException) -> str:
+    """What the engine said (its ``explanation``), else the exception's text."""
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc).strip()
+
+
+@contextlib.contextmanager
+def docker_errors(
+    what: str, *, refused: Callable[[str], TammaOpsError] = UsageError
+) -> Iterator[None]:
+    """Translates what the Docker SDK raises inside the block; ``what`` names the work.
+
+    ``refused`` makes the error for a request the engine turned down as the caller's fault
+    (HTTP 4xx: a malformed reference, a missing image); a ``UsageError`` by default.
+    """
+    import docker.errors
+    import requests
+    import urllib3.exceptions
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        if exc.is_client_error():
+            raise refused(f"{what}: the engine refused it: {docker_message(exc)}") from exc
+        raise EngineError(
+            f"{what}: the Docker engine failed: {docker_message(exc)}", fix=DOCTOR_FIX
+        ) from exc
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+    ) as exc:
+        raise EngineError(
+            f"{what}: the connection to the Docker engine failed: {docker_message(exc)}",
+            fix=DOCTOR_FIX,
+        ) from exc
 
 
 @dataclass(frozen=True)

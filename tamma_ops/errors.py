@@ -6,10 +6,11 @@
     ├── UsageError                2  bad input: options, refs, image names, paths
     │   └── ManifestError         2  tamma-ops.toml is unreadable or invalid
     ├── EngineError               3  the Docker engine (or compose, buildx) cannot be used
-    └── BuildError                4  an image failed to build
+    ├── BuildError                4  an image failed to build
+    ├── PushError                 5  a push, a promotion or a registry check failed
+    └── SmokeError                6  a stack did not come up healthy or a probe failed
 
-Exit codes 5 (push) and 6 (smoke) are reserved for the commands that come next. Outside the tree,
-the CLI exits 130 on Ctrl-C and 70 on an unexpected exception.
+Outside the tree, the CLI exits 130 on Ctrl-C and SIGTERM and 70 on an unexpected exception.
 
 Every message says what failed and the likely cause; ``fix`` says what to run next. Errors
 from Docker and httpx are translated into this tree only in the module that talks to them.
@@ -69,3 +70,15 @@ class BuildError(TammaOpsError):
         self.image = image
         self.step = step
         self.log_tail = log_tail
+
+
+class PushError(TammaOpsError):
+    """Publishing failed: a push, a promotion, a digest check or a registry's answer."""
+
+    exit_code = 5
+
+
+class SmokeError(TammaOpsError):
+    """A stack under test failed: a service never became healthy, or a probe failed."""
+
+    exit_code = 6

@@ -7,7 +7,6 @@ that skipped them would be green while testing nothing.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -15,10 +14,12 @@ import docker
 import docker.errors
 import pytest
 
+from tests.conftest import UNDER_CI
+
 
 def _engine_missing(reason: str) -> None:
     message = f"no Docker engine: {reason}. Run `make engine` (scripts/provision-engine)."
-    if os.environ.get("CI"):
+    if UNDER_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
 
