@@ -52,11 +52,32 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options are parsed here, before invoke() runs.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # click shows the help, which is what a bare `tamma-ops` asks for
+        except click.ClickException as exc:
+            _report_click(exc)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise  # click reports these itself: usage errors exit 2
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            _report_click(exc)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.Abort):
+            raise
         except TammaOpsError as exc:
             _report(exc.message, exc.fix)
             ctx.exit(exc.exit_code)
@@ -86,7 +107,12 @@ Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
 """
 
 
-@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "tamma-ops",
+    cls=LazyGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="tamma-ops")
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
@@ -105,6 +131,13 @@ def main() -> None:
 
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _report_click(exc: click.ClickException) -> None:
+    """click's own errors (an unknown option, a bad value) in tamma-ops' words; exit code kept."""
+    ctx = getattr(exc, "ctx", None)
+    fix = f"see `{ctx.command_path} --help`" if isinstance(ctx, click.Context) else None
+    _report(exc.format_message(), fix)
 
 
 def _report(message: str, fix: str | None = None) -> None:

@@ -18,7 +18,8 @@ from tamma_ops.errors import (
 )
 
 SHA = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"
-FIXED = {"SOURCE_DATE_EPOCH": "0", "GITHUB_ACTIONS": "", "TAMMA_REGISTRY": "", "TAMMA_OWNER": ""}
+# tests/conftest.py already removed the caller's CI, GitHub and tamma-ops variables.
+FIXED = {"SOURCE_DATE_EPOCH": "0"}
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -87,16 +88,46 @@ def test_non_version_tag_warns_on_stderr(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message", "help_command"),
     [
-        ("plan", "--bogus"),
-        ("plan", "--repo", "/does/not/exist"),
-        ("plan", "--images", ","),
-        ("nonsense",),
+        (("plan", "--bogus"), "No such option '--bogus'", "tamma-ops plan"),
+        (("--bogus", "plan"), "No such option '--bogus'", "tamma-ops"),
+        (
+            ("plan", "--repo", "/does/not/exist"),
+            "Directory '/does/not/exist' does not",
+            "tamma-ops plan",
+        ),
+        (("plan", "--images", ","), "name at least one image", "tamma-ops plan"),
+        (("nonsense",), "No such command 'nonsense'", "tamma-ops"),
     ],
 )
-def test_click_usage_errors_exit_2(args):
-    assert run(*args).exit_code == 2
+def test_click_usage_errors_exit_2_in_tamma_ops_words(args, message, help_command):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    error, fix = result.stderr.splitlines()
+    assert error.startswith("tamma-ops: error: ")
+    assert message in error
+    assert fix == f"tamma-ops: fix: see `{help_command} --help`"
+
+
+def test_click_usage_errors_become_annotations_on_github_actions():
+    result = run("plan", "--bogus", env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "::error title=tamma-ops::No such option '--bogus'.%0Afix: see `tamma-ops plan --help`"
+    )
+
+
+def test_bare_tamma_ops_still_shows_the_help():
+    result = run()
+    assert "Commands:" in result.stderr + result.stdout
+    assert "tamma-ops: error" not in result.stderr
+
+
+def test_help_and_version_are_not_errors():
+    assert run("--version").exit_code == 0
+    assert run("plan", "--help").exit_code == 0
 
 
 def test_bad_ref_exits_2_with_message(tmp_path):
