@@ -1,14 +1,20 @@
 # Two entry points for a newcomer: `make demo` and `make test`. Everything they need is
-# installed by the targets below (see README.md).
+# installed by the targets below (see README.md), as root or as a user with sudo: the scripts
+# use sudo only to install packages, start the engine and run debootstrap.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: all venv engine images lint typecheck unit integration test demo bench clean
+.PHONY: all prereqs venv engine images lint typecheck unit integration test demo bench clean
 
 all: test
 
+# python3-venv, which a minimal Debian lacks (through sudo when not root).
+prereqs:
+	scripts/install-prereqs
+
 $(VENV)/.installed: pyproject.toml
+	scripts/install-prereqs
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

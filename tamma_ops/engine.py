@@ -13,6 +13,7 @@ The SDK is imported on first use, so commands that never touch Docker start fast
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,11 @@ DOCTOR_FIX = "check the engine with `tamma-ops doctor`, then run the command aga
 START_ENGINE_HINT = (
     "start it with `scripts/provision-engine` from the tamma-ops checkout "
     "(or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine"
+)
+# The engine's socket is root's and its group's (docker): other users need that group.
+SOCKET_PERMISSION_FIX = (
+    "sudo usermod -aG docker $USER, then log out and in again (a new login picks up the "
+    "group), or run tamma-ops through sudo"
 )
 
 
@@ -100,6 +106,12 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
         raise EngineError(
             f"cannot reach the Docker engine: there is no socket at {socket_path}",
             fix=START_ENGINE_HINT,
+        )
+    # Not a missing engine: starting one would not help, so say what is wrong.
+    if host.startswith("unix://") and not os.access(socket_path, os.R_OK | os.W_OK):
+        raise EngineError(
+            f"cannot use the Docker engine: permission denied on its socket {socket_path}",
+            fix=SOCKET_PERMISSION_FIX,
         )
     try:
         client = docker.from_env(environment=dict(env), timeout=timeout)
