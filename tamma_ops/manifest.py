@@ -149,19 +149,10 @@ class Manifest(_Frozen):
             raise ValueError(f"duplicate image names: {', '.join(duplicates)}")
         return value
 
-    def image(self, name: str) -> ImageSpec:
-        for image in self.images:
-            if image.name == name:
-                return image
-        raise KeyError(name)
-
-    def repository(self, image: ImageSpec) -> str:
-        return f"{self.registry}/{self.owner}/{image.name}"
-
 
 _ELSA_CONTEXT = "apps/tamma-elsa/src"
 
-# Tamma's five images exactly as its monorepo lays them out (shared/tamma-reference.md).
+# Tamma's five images exactly as its monorepo lays them out (README.md, "The manifest").
 DEFAULT: dict[str, Any] = {
     "registry": "ghcr.io",
     "owner": "meywd",

@@ -6,7 +6,6 @@ that skipped them would be green while testing nothing.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -39,10 +38,3 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def unique_name() -> str:
     """A name no other test run (or user object) can collide with."""
     return f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def cleanup() -> Iterator[contextlib.ExitStack]:
-    """Register removals with ``cleanup.callback(...)``; they run after the test, pass or fail."""
-    with contextlib.ExitStack() as stack:
-        yield stack

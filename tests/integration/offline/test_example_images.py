@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("offline_images")
 
 @dataclass(frozen=True)
 class ExampleImage:
-    """One row of Tamma's image table (../shared/tamma-reference.md)."""
+    """One row of Tamma's image table (README.md, "The manifest")."""
 
     name: str
     dockerfile: str
@@ -287,14 +287,12 @@ def test_the_dashboard_serves_a_site_config_mounted_over_its_own(running):
     assert http_get(dashboard, 3001, "/probe")[2] == b"mounted\n"
 
 
-def test_every_service_stops_promptly_and_cleanly_on_docker_stop(running):
-    """PID 1 handles SIGTERM (SIGQUIT for nginx) itself: no 10 s wait ending in SIGKILL."""
+def test_every_service_stops_cleanly_on_docker_stop(running):
+    """PID 1 handles SIGTERM (SIGQUIT for nginx) itself: a process that ignored it would be
+    killed when the grace period ends, and exit 137 instead of 0."""
     for name in IMAGES:
         container = running[name]
-        started = time.monotonic()
         container.stop(timeout=8)
-        elapsed = time.monotonic() - started
         container.reload()
 
         assert container.attrs["State"]["ExitCode"] == 0, (name, support.logs(container))
-        assert elapsed < 5, name
