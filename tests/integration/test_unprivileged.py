@@ -171,6 +171,21 @@ def test_a_docker_group_member_runs_make_images_without_sudo(default_socket, mem
     assert "sudo" not in result.stderr
 
 
+def test_provision_engine_needs_no_sudo_for_a_member_on_a_provisioned_machine(
+    default_socket, member
+):
+    tree = _offline_image_copy(member.home)
+    before = _dockerd_pids()
+
+    result = member.run(tree / "scripts" / "provision-engine")
+
+    assert _dockerd_pids() == before
+    assert result.returncode == 0, result.stderr
+    assert "provision-engine: ready: engine " in result.stderr
+    assert "installing" not in result.stderr
+    assert "starting dockerd" not in result.stderr
+
+
 def test_a_docker_group_member_builds_an_example_image(
     docker_client, default_socket, member, tamma_ops
 ):
