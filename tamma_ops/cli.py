@@ -72,8 +72,8 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError:
-            raise
-        except click.ClickException as exc:
+            raise  # a subcommand's help, as above
+        except click.ClickException as exc:  # a subcommand's options, or a command's own
             _report_click(exc)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.Abort):

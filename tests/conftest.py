@@ -1,10 +1,11 @@
 """Every test starts from an environment without the caller's CI, GitHub and tamma-ops variables.
 
-tamma-ops reads ``GITHUB_*``, ``TAMMA_*``, ``RUNNER_*`` and ``CI`` to decide what it builds and
-where it pushes; a test that inherited them would pass or fail depending on who runs it (a pull
-request on the project's own CI, a fork, a maintainer with ``TAMMA_OWNER`` exported). The removal
-happens on ``os.environ`` itself, so click's runner and every subprocess a test starts see the
-same clean environment. A test sets what it needs on purpose, through ``env=`` or monkeypatch.
+tamma-ops reads ``GITHUB_*``, ``TAMMA_*``, ``RUNNER_*``, ``ACTIONS_*`` and ``CI`` to decide what
+it builds and where it pushes; a test that inherited them would pass or fail depending on who runs
+it (a pull request on the project's own CI, a fork, a maintainer with ``TAMMA_OWNER`` exported).
+The removal happens on ``os.environ`` itself, so click's runner and every subprocess a test starts
+see the same clean environment (tests/unit/test_clean_environment.py proves it). A test sets
+what it needs on purpose, through ``env=`` or monkeypatch.
 
 Whether this run is CI is read once, before the removal: a missing engine fails under CI.
 """
