@@ -63,6 +63,8 @@ class User:
     name: str
     root: list[str]
     home: Path
+    # The test's copies for this user: the test's own, readable by everyone.
+    files: Path
 
     def run(self, *argv: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
         """``argv`` as this user, with a login's bare environment plus ``env``."""
@@ -78,25 +80,39 @@ class User:
 
 @contextlib.contextmanager
 def system_user(*, groups: tuple[str, ...]) -> Iterator[User]:
-    """A new system user with its own directory; both are removed on every exit path."""
+    """A new system user with a home and a directory of files for it; all removed on every
+    exit path."""
     root = _root_prefix()
     name = f"tamma-test-{uuid.uuid4().hex[:8]}"
-    home = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-    home.chmod(0o755)
-    option = ["--groups", ",".join(groups)] if groups else []
-    _checked(
-        [*root, "useradd", "--system", "--no-create-home", "--home-dir", str(home), *option, name]
-    )
+    files = Path(tempfile.mkdtemp(prefix=f"{name}-"))
     try:
-        _checked([*root, "chown", f"{name}:", str(home)])
-        yield User(name, root, home)
+        files.chmod(0o755)
+        home = files / "home"
+        home.mkdir()
+        option = ["--groups", ",".join(groups)] if groups else []
+        _checked(
+            [
+                *root,
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                str(home),
+                *option,
+                name,
+            ]
+        )
+        try:
+            _checked([*root, "chown", f"{name}:", str(home)])
+            yield User(name, root, home, files)
+        finally:
+            _run([*root, "userdel", name])
     finally:
-        _run([*root, "userdel", name])
-        _run([*root, "rm", "-rf", str(home)])
+        _run([*root, "rm", "-rf", str(files)])
 
 
 def _usable_python() -> str:
-    """A Python 3.11+ with venv that any user may execute: this test's own, or Debian's."""
+    """A Python any user may execute, for their virtual environment: this test's, or Debian's."""
     candidates = [Path(sys.executable).resolve(), Path("/usr/bin/python3")]
     for python in candidates:
         if python.exists() and all(
@@ -169,7 +185,7 @@ def tamma_ops() -> Iterator[Path]:
 
 
 def test_a_docker_group_member_runs_make_images_without_sudo(default_socket, member):
-    tree = _offline_image_copy(member.home)
+    tree = _offline_image_copy(member.files)
 
     result = member.run(tree / "scripts" / "make-images")
 
@@ -181,7 +197,7 @@ def test_a_docker_group_member_runs_make_images_without_sudo(default_socket, mem
 def test_provision_engine_needs_no_sudo_for_a_member_on_a_provisioned_machine(
     default_socket, member
 ):
-    tree = _offline_image_copy(member.home)
+    tree = _offline_image_copy(member.files)
     before = _engines()
 
     result = member.run(tree / "scripts" / "provision-engine")
@@ -196,9 +212,8 @@ def test_provision_engine_needs_no_sudo_for_a_member_on_a_provisioned_machine(
 def test_a_docker_group_member_builds_an_example_image(
     docker_client, default_socket, member, tamma_ops
 ):
-    example = member.home / "tamma-mini"
+    example = member.files / "tamma-mini"
     shutil.copytree(ROOT / "examples" / "tamma-mini", example)
-    _checked([*member.root, "chown", "-R", f"{member.name}:", str(member.home)])
     owner = f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
     reference = f"127.0.0.1:5000/{owner}/tamma-dashboard"
     try:
@@ -237,7 +252,7 @@ def test_a_docker_group_member_builds_an_example_image(
 def test_provision_engine_tells_a_user_outside_the_group_and_starts_no_engine(
     default_socket, outsider
 ):
-    tree = _offline_image_copy(outsider.home)
+    tree = _offline_image_copy(outsider.files)
     before = _engines()
 
     result = outsider.run(tree / "scripts" / "provision-engine")
@@ -256,7 +271,7 @@ def test_provision_engine_tells_a_user_outside_the_group_and_starts_no_engine(
 
 
 def test_make_images_tells_a_user_outside_the_group(default_socket, outsider):
-    tree = _offline_image_copy(outsider.home)
+    tree = _offline_image_copy(outsider.files)
 
     result = outsider.run(tree / "scripts" / "make-images")
 
