@@ -26,6 +26,10 @@ COMMANDS = {
         "tamma_ops.commands.doctor",
         "Check the Docker engine, compose v2, buildx and disk.",
     ),
+    "init": (
+        "tamma_ops.commands.init",
+        "Write a ready-to-run deployment directory (init --full-stack).",
+    ),
     "plan": ("tamma_ops.commands.plan", "Show each image's repository, tags and labels."),
 }
 
