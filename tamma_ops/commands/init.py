@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from tamma_ops.errors import UsageError
-
 log = logging.getLogger(__name__)
 
 EPILOG = """\b
@@ -92,8 +90,7 @@ def command(
     from tamma_ops.init.compose import compose_check
     from tamma_ops.init.deployment import InitOptions, create_deployment
 
-    if not full_stack:
-        raise UsageError("init only generates full stacks so far", fix="add --full-stack")
+    del full_stack  # required: the only kind of deployment so far
     interactive = not non_interactive and sys.stdin.isatty()
     check = compose_check(os.environ)
     if check is None:

@@ -144,13 +144,11 @@ class _Reader:
             return self._interpolate(raw.rstrip(), escapes=False)
         start = self.pos
         close = self.pos + 1
-        while True:
-            close = self.text.find(quote_char, close)
-            if close < 0:
-                raise self._fail("unterminated quoted value", start)
-            if self.text[close - 1] != "\\":
-                break
-            close += 1
+        # A backslash escapes the next character, a quote included, in both kinds of quotes.
+        while close < len(self.text) and self.text[close] != quote_char:
+            close += 2 if self.text[close] == "\\" else 1
+        if close >= len(self.text):
+            raise self._fail("unterminated quoted value", start)
         inner = self.text[start + 1 : close]
         end = self.text.find("\n", close)
         self.pos = len(self.text) if end < 0 else end
