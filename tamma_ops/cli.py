@@ -83,6 +83,7 @@ Examples:
   tamma-ops plan --repo ../tamma           tags and labels for the current commit
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
+  tamma-ops init --full-stack --dir D      a deployment directory for `docker compose up -d`
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
