@@ -27,7 +27,11 @@ DASHBOARD_BIND, DASHBOARD_PORT, LOG_LEVEL, POSTGRES_USER, POSTGRES_DB and RABBIT
 
 
 def _ask(prompt: str, hidden: bool) -> str:
-    answer: str = click.prompt(prompt, hide_input=hidden, err=True)
+    try:
+        answer: str = click.prompt(prompt, hide_input=hidden, err=True)
+    except click.Abort:
+        # click turns Ctrl-C (and Ctrl-D) at a prompt into Abort, exit 1: an interruption is 130.
+        raise KeyboardInterrupt from None
     return answer
 
 

@@ -9,7 +9,7 @@ is malformed; every message names the key and never shows a secret.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,9 +47,9 @@ class Deployment:
     checked: bool
 
 
-def _checked(what: str, check: object, value: str) -> str:
+def _checked(what: str, check: Callable[[str], str], value: str) -> str:
     try:
-        return check(value)  # type: ignore[operator, no-any-return]
+        return check(value)
     except ValueError as exc:
         raise UsageError(f"{what} {value!r} {exc}") from exc
 

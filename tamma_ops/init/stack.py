@@ -156,12 +156,14 @@ def render_stack(
     Existing files are replaced only with a ``backup_stamp`` (each kept as NAME.bak-<stamp>);
     without one, an existing target raises FileExistsError and nothing is written.
     """
+    created = not target_dir.exists()
     target_dir.mkdir(parents=True, exist_ok=True)
     existing = existing_targets(target_dir, templates)
     if existing and backup_stamp is None:
         raise FileExistsError(", ".join(str(path) for path in existing))
     values = template_values(settings)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
+    moved = False
     try:
         for template in templates:
             _write_new(staging / template.target, render_file(template, values), template.mode)
@@ -173,7 +175,12 @@ def render_stack(
             target = target_dir / template.target
             (staging / template.target).replace(target)
             files.append(target)
+        moved = True
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
+        if created and not moved:
+            # A directory made for a deployment that was refused goes too (if still empty).
+            with contextlib.suppress(OSError):
+                target_dir.rmdir()
     return RenderedStack(target_dir, tuple(files), backups)

@@ -128,3 +128,13 @@ def test_prompts_hide_secrets_and_ask_again_after_a_typo(terminal_for, tmp_path)
     assert (values["GITHUB_OWNER"], values["GITHUB_REPO"]) == ("acme", "tamma-app")
     for generated in (values["POSTGRES_PASSWORD"], values["RABBITMQ_PASSWORD"]):
         assert generated not in screen
+
+
+def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(terminal_for, tmp_path):
+    target = tmp_path / "deployment"
+    terminal = terminal_for("init", "--full-stack", "--dir", str(target), "--version", "1.0.0")
+    terminal.expect("GitHub token (input hidden): ")
+    os.write(terminal.fd, b"\x03")  # what the terminal sends for Ctrl-C: SIGINT to the process
+    assert terminal.finish() == 130, terminal.screen
+    assert "tamma-ops: interrupted" in terminal.screen
+    assert not target.exists()

@@ -91,6 +91,10 @@ def test_a_failed_check_changes_nothing_and_leaves_no_staging(tmp_path):
     assert seen == [NAMES]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
     assert (tmp_path / "README.md").read_text() == "mine"
+    # A directory created for the refused deployment is removed again.
+    with pytest.raises(UsageError):
+        render_stack(tmp_path / "new" / "dir", settings(), check=refuse)
+    assert not (tmp_path / "new" / "dir").exists()
 
 
 def test_staging_is_removed_when_rendering_fails(tmp_path):
