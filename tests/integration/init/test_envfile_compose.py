@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
-import pytest
-
 from tamma_ops.init import envfile
-from tests.conftest import UNDER_CI
 from tests.unit.init.test_envfile import HOSTILE
-
-
-@pytest.fixture(scope="module")
-def docker_cli() -> str:
-    docker = shutil.which("docker")
-    if (
-        docker is None
-        or subprocess.run(
-            [docker, "compose", "version"], capture_output=True, check=False
-        ).returncode
-    ):
-        message = "docker compose is not installed: run `make engine`"
-        if UNDER_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return docker
 
 
 def test_compose_reads_back_every_hostile_value(docker_cli, tmp_path):
