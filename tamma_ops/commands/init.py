@@ -112,7 +112,7 @@ def command(
         log.info(version_line)
     for backup in deployment.stack.backups:
         log.info("kept the previous %s as %s", backup.name.split(".bak-")[0], backup.name)
-    where = deployment.stack.directory
+    where = deployment.stack.directory.resolve()
     click.echo(f"Wrote {', '.join(path.name for path in deployment.stack.files)} to {where}")
     if deployment.checked:
         click.echo("docker compose config: ok")

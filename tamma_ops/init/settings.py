@@ -62,10 +62,11 @@ def _port(value: str) -> str | None:
 
 
 def _address(value: str) -> str | None:
+    # IPv4 only: compose's short port syntax (BIND:PORT:3001) cannot take a bare IPv6 address.
     try:
-        ipaddress.ip_address(value)
+        ipaddress.IPv4Address(value)
     except ValueError:
-        return "must be an IP address such as 127.0.0.1 or 0.0.0.0"
+        return "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0"
     return None
 
 

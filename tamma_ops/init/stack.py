@@ -81,9 +81,8 @@ class StackSettings:
 
 
 def dashboard_url(bind: str, port: str) -> str:
-    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(bind, bind)  # noqa: S104 - shown, not bound
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
+    """Where to open the dashboard on this machine (every address includes the loopback)."""
+    host = "127.0.0.1" if bind == "0.0.0.0" else bind  # noqa: S104 - shown, not bound
     return f"http://{host}:{port}/"
 
 

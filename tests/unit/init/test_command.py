@@ -89,6 +89,14 @@ def test_existing_files_exit_2_and_force_replaces_them(tmp_path):
         assert secret not in forced.stdout + forced.stderr
 
 
+def test_the_default_directory_is_the_current_one_shown_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(tmp_path, "--full-stack", "--version", "1.0.0", env=USER)
+    assert result.exit_code == 0, result.output
+    assert f"  cd {tmp_path}\n" in result.stdout
+    assert (tmp_path / "docker-compose.yml").is_file()
+
+
 def test_without_full_stack_exit_2(tmp_path):
     result = run(tmp_path, "--dir", str(tmp_path))
     assert result.exit_code == 2

@@ -80,13 +80,19 @@ def test_missing_values_are_named_and_nothing_is_written(tmp_path):
 
 
 def test_malformed_values_are_named_without_showing_secrets(tmp_path):
-    env = {"GITHUB_TOKEN": "ghp_oops-leaked", "DASHBOARD_PORT": "99999", "GITHUB_REPO": "a\nb"}
+    env = {
+        "GITHUB_TOKEN": "ghp_oops-leaked",
+        "DASHBOARD_PORT": "99999",
+        "DASHBOARD_BIND": "::1",
+        "GITHUB_REPO": "a\nb",
+    }
     with pytest.raises(UsageError) as caught:
         run(tmp_path, env)
     message = caught.value.message
     assert "GITHUB_TOKEN does not look like a GitHub token" in message
     assert "DASHBOARD_PORT ('99999') must be a port number" in message
     assert "GITHUB_REPO contains a line break" in message
+    assert "DASHBOARD_BIND ('::1') must be an IPv4 address" in message
     assert "oops-leaked" not in message
     assert list(tmp_path.iterdir()) == []
 
