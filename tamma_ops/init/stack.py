@@ -134,12 +134,19 @@ def _write_new(path: Path, content: bytes, mode: int) -> None:
 
 
 def _back_up(path: Path, stamp: str) -> Path:
-    backup = path.with_name(f"{path.name}.bak-{stamp}")
-    try:
-        os.link(path, backup, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(path, backup, follow_symlinks=False)
-    return backup
+    """NAME.bak-<stamp> (then -2, -3… if a run in the same second made one): never overwritten."""
+    for attempt in range(1, 1000):
+        backup = path.with_name(f"{path.name}.bak-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+        try:
+            os.link(path, backup, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links
+            if backup.exists() or backup.is_symlink():
+                continue
+            shutil.copy2(path, backup, follow_symlinks=False)
+        return backup
+    raise FileExistsError(f"too many backups of {path} named {path.name}.bak-{stamp}-*")
 
 
 def render_stack(

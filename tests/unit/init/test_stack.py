@@ -78,6 +78,20 @@ def test_existing_targets_are_backed_up_with_their_mode(tmp_path):
     assert (tmp_path / ".env").read_text() != old_env
 
 
+def test_backups_of_the_same_second_never_overwrite_each_other(tmp_path):
+    contents = []
+    for _ in range(4):
+        render_stack(tmp_path, settings(), backup_stamp="20260101-000000")
+        contents.append((tmp_path / ".env").read_text())
+    backups = sorted(tmp_path.glob(".env.bak-*"))
+    assert [p.name for p in backups] == [
+        ".env.bak-20260101-000000",
+        ".env.bak-20260101-000000-2",
+        ".env.bak-20260101-000000-3",
+    ]
+    assert [p.read_text() for p in backups] == contents[:3]
+
+
 def test_a_failed_check_changes_nothing_and_leaves_no_staging(tmp_path):
     (tmp_path / "README.md").write_text("mine")
     seen = []
