@@ -18,7 +18,14 @@ from tamma_ops.errors import UsageError
 from tamma_ops.init import envfile
 from tamma_ops.init.secrets import USER_KEYS, Ask, ask_for
 from tamma_ops.init.settings import Previous, from_environment, problems, resolve
-from tamma_ops.init.stack import Check, RenderedStack, StackSettings, existing_targets, render_stack
+from tamma_ops.init.stack import (
+    Check,
+    RenderedStack,
+    StackSettings,
+    existing_targets,
+    project_name_for,
+    render_stack,
+)
 from tamma_ops.init.templates import ENV_FILE
 from tamma_ops.init.version import ListTags, choose_version
 from tamma_ops.manifest import check_owner, check_registry
@@ -127,7 +134,9 @@ def create_deployment(
             "again",
         )
 
-    settings = StackSettings(env=values, kept_lines=previous.kept_lines)
+    settings = StackSettings(
+        env=values, kept_lines=previous.kept_lines, project_name=project_name_for(directory)
+    )
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S") if options.force else None
     stack = render_stack(directory, settings, backup_stamp=stamp, check=check)
     return Deployment(stack, settings, choice.reason, checked=check is not None)

@@ -39,12 +39,23 @@ _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error")
+# Passwords go unescaped into postgres:// URLs and .NET connection strings.
+_URL_SAFE_RE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def _identifier(value: str) -> str | None:
     if _IDENTIFIER_RE.fullmatch(value):
         return None
     return "must be letters, digits and '_' (it goes into connection strings unescaped)"
+
+
+def _password(value: str) -> str | None:
+    if _URL_SAFE_RE.fullmatch(value):
+        return None
+    return (
+        "may only hold letters, digits, '.', '_', '~' and '-': it goes unescaped into "
+        "DATABASE_URL and connection strings"
+    )
 
 
 def _image(value: str) -> str | None:
@@ -75,6 +86,8 @@ def _log_level(value: str) -> str | None:
 
 
 _CHECKS: dict[str, Callable[[str], str | None]] = {
+    "POSTGRES_PASSWORD": _password,
+    "RABBITMQ_PASSWORD": _password,
     "TAMMA_VERSION": _tag,
     "POSTGRES_IMAGE": _image,
     "RABBITMQ_IMAGE": _image,

@@ -80,6 +80,16 @@ class StackSettings:
         return dashboard_url(self.env["DASHBOARD_BIND"], self.env["DASHBOARD_PORT"])
 
 
+def project_name_for(directory: Path) -> str:
+    """The compose project name for a deployment directory: its own name, made valid.
+
+    Two deployments on one machine must not share a project (the second `up` would take over
+    the first one's containers); compose itself defaults to the directory's name.
+    """
+    name = re.sub(r"[^a-z0-9_-]+", "-", directory.resolve().name.lower()).strip("-_")
+    return name or DEFAULT_PROJECT_NAME
+
+
 def dashboard_url(bind: str, port: str) -> str:
     """Where to open the dashboard on this machine (every address includes the loopback)."""
     host = "127.0.0.1" if bind == "0.0.0.0" else bind  # noqa: S104 - shown, not bound

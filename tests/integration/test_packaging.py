@@ -66,4 +66,4 @@ def test_wheel_installs_a_working_tool(tmp_path):
     assert init.returncode == 0, init.stderr
     assert (stack / "docker-compose.yml").read_bytes() == (
         ROOT / "compose-templates" / "docker-compose.yml"
-    ).read_bytes().replace(b"{{ PROJECT_NAME }}", b"tamma")
+    ).read_bytes().replace(b"{{ PROJECT_NAME }}", b"stack")

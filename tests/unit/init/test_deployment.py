@@ -53,6 +53,20 @@ def test_non_interactive_takes_everything_from_the_environment(tmp_path):
     assert values["POSTGRES_PASSWORD"] != values["RABBITMQ_PASSWORD"]
 
 
+def test_the_compose_project_is_named_after_the_directory(tmp_path):
+    run(tmp_path / "Tamma Prod", {})
+    assert "\nname: tamma-prod\n" in (tmp_path / "Tamma Prod" / "docker-compose.yml").read_text()
+
+
+def test_an_edited_password_that_breaks_the_urls_is_refused(tmp_path):
+    run(tmp_path, {})
+    text = (tmp_path / ".env").read_text()
+    (tmp_path / ".env").write_text(text + "POSTGRES_PASSWORD='p@ss;word'\n")
+    with pytest.raises(UsageError, match="POSTGRES_PASSWORD may only hold") as caught:
+        run(tmp_path, {}, force=True)
+    assert "p@ss" not in caught.value.message
+
+
 def test_defaults_are_ghcr_meywd_and_latest_saying_why(tmp_path):
     deployment = run(tmp_path, {}, version=None)
     values = dotenv(tmp_path)

@@ -142,3 +142,11 @@ def test_settings_must_be_complete():
     del env["GITHUB_TOKEN"]
     with pytest.raises(KeyError, match="GITHUB_TOKEN"):
         StackSettings(env=env)
+
+
+def test_the_project_is_named_after_its_directory(tmp_path):
+    from tamma_ops.init.stack import project_name_for
+
+    assert project_name_for(tmp_path / "Tamma Staging") == "tamma-staging"
+    assert project_name_for(tmp_path / "tamma_prod.2") == "tamma_prod-2"
+    assert project_name_for(tmp_path / "---") == "tamma"
