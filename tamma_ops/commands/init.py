@@ -15,8 +15,8 @@ EPILOG = """\b
 Examples:
   tamma-ops init --full-stack                       here, asking for the secrets
   tamma-ops init --full-stack --dir /srv/tamma --version 1.4.2
-  GITHUB_TOKEN=… ANTHROPIC_API_KEY=… GITHUB_OWNER=acme GITHUB_REPO=app \\
-    tamma-ops init --full-stack --non-interactive --dir /srv/tamma
+  tamma-ops init --full-stack --non-interactive --dir /srv/tamma
+                                                    secrets from the environment (CI, scripts)
   tamma-ops init --full-stack --force               regenerate, keeping the secrets
 
 \b
