@@ -26,6 +26,10 @@ COMMANDS = {
         "tamma_ops.commands.doctor",
         "Check the Docker engine, compose v2, buildx and disk.",
     ),
+    "init": (
+        "tamma_ops.commands.init",
+        "Write a ready-to-run deployment directory (init --full-stack).",
+    ),
     "plan": ("tamma_ops.commands.plan", "Show each image's repository, tags and labels."),
 }
 
@@ -100,6 +104,7 @@ Examples:
   tamma-ops plan --repo ../tamma           tags and labels for the current commit
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
+  tamma-ops init --full-stack --dir D      a deployment directory for `docker compose up -d`
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -32,6 +33,7 @@ def test_wheel_installs_a_working_tool(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "tamma_ops/cli.py" in names
     assert "tamma_ops/compose_templates/README.md" in names
+    assert "tamma_ops/compose_templates/docker-compose.yml" in names
     assert not any(name.startswith(("tests/", "examples/")) for name in names)
 
     venv = tmp_path / "venv"
@@ -42,3 +44,26 @@ def test_wheel_installs_a_working_tool(tmp_path):
         venv / "bin" / "tamma-ops", "plan", "--ref", "main", "--sha", SHA, "--json", cwd=tmp_path
     )
     assert len(json.loads(plan)["images"]) == 5
+
+    # init renders the templates shipped in the wheel: no checkout anywhere near.
+    stack = tmp_path / "stack"
+    secrets = {
+        "GITHUB_TOKEN": "ghp_" + "a" * 36,
+        "ANTHROPIC_API_KEY": "sk-ant-" + "b" * 30,
+        "GITHUB_OWNER": "acme",
+        "GITHUB_REPO": "app",
+        "PATH": os.environ["PATH"],
+    }
+    init = subprocess.run(
+        [venv / "bin" / "tamma-ops", "init", "--full-stack", "--non-interactive", "--dir", stack],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=secrets,
+        timeout=120,
+    )
+    assert init.returncode == 0, init.stderr
+    assert (stack / "docker-compose.yml").read_bytes() == (
+        ROOT / "compose-templates" / "docker-compose.yml"
+    ).read_bytes().replace(b"{{ PROJECT_NAME }}", b"stack")

@@ -1,0 +1,102 @@
+"""`tamma-ops init --full-stack` through click: output channels, exit codes, no secret shown."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tamma_ops.cli import Settings, cli
+from tamma_ops.init import envfile
+from tests.unit.init.test_deployment import USER
+
+
+def run(tmp_path, *args: str, env: dict[str, str] | None = None):
+    # An empty PATH: no docker CLI, so no compose check (unit tests start no process).
+    base = {"PATH": str(tmp_path / "no-bin"), "GITHUB_ACTIONS": ""}
+    return CliRunner().invoke(cli, ["init", *args], obj=Settings(), env={**base, **(env or {})})
+
+
+def secrets_of(directory) -> list[str]:
+    values = envfile.values((directory / ".env").read_text())
+    keys = ("GITHUB_TOKEN", "ANTHROPIC_API_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
+    return [values[key] for key in keys]
+
+
+def test_help_has_examples():
+    result = CliRunner().invoke(cli, ["init", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output
+    assert "--non-interactive" in result.output
+
+
+def test_writes_the_stack_and_prints_exact_next_steps_and_no_secret(tmp_path):
+    target = tmp_path / "my stack"
+    result = run(tmp_path, "--full-stack", "--dir", str(target), "--version", "1.2.3", env=USER)
+    assert result.exit_code == 0, result.output
+    assert f"Next steps:\n  cd '{target}'\n  docker compose up -d\n" in result.stdout
+    assert "http://127.0.0.1:3001/" in result.stdout
+    assert "./tamma-update.sh" in result.stdout
+    assert "docker compose is not installed" in result.stderr
+    for secret in secrets_of(target):
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+
+
+def test_latest_fallback_is_a_warning(tmp_path):
+    result = run(
+        tmp_path, "--full-stack", "--non-interactive", "--dir", str(tmp_path / "d"), env=USER
+    )
+    assert result.exit_code == 0, result.output
+    assert "tamma-ops: warning: TAMMA_VERSION=latest:" in result.stderr
+
+
+def test_version_and_registry_from_tamma_variables(tmp_path):
+    env = {
+        **USER,
+        "TAMMA_REGISTRY": "127.0.0.1:5000",
+        "TAMMA_OWNER": "Acme",
+        "TAMMA_VERSION": "2.0.0",
+    }
+    result = run(tmp_path, "--full-stack", "--dir", str(tmp_path / "d"), env=env)
+    assert result.exit_code == 0, result.output
+    values = envfile.values((tmp_path / "d" / ".env").read_text())
+    assert (values["TAMMA_REGISTRY"], values["TAMMA_OWNER"], values["TAMMA_VERSION"]) == (
+        "127.0.0.1:5000",
+        "acme",
+        "2.0.0",
+    )
+
+
+def test_missing_secrets_exit_2_naming_each(tmp_path):
+    result = run(tmp_path, "--full-stack", "--non-interactive", "--dir", str(tmp_path / "d"))
+    assert result.exit_code == 2
+    assert "missing GITHUB_TOKEN, ANTHROPIC_API_KEY, GITHUB_OWNER, GITHUB_REPO" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "d").exists()
+
+
+def test_existing_files_exit_2_and_force_replaces_them(tmp_path):
+    target = tmp_path / "d"
+    assert run(tmp_path, "--full-stack", "--dir", str(target), env=USER).exit_code == 0
+    before = secrets_of(target)
+    refused = run(tmp_path, "--full-stack", "--dir", str(target), env=USER)
+    assert refused.exit_code == 2
+    assert "already holds docker-compose.yml, .env, init-db.sql" in refused.stderr
+    forced = run(tmp_path, "--full-stack", "--force", "--dir", str(target), env=USER)
+    assert forced.exit_code == 0, forced.output
+    assert secrets_of(target) == before
+    assert "kept the previous .env as .env.bak-" in forced.stderr
+    for secret in before:
+        assert secret not in forced.stdout + forced.stderr
+
+
+def test_the_default_directory_is_the_current_one_shown_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(tmp_path, "--full-stack", "--version", "1.0.0", env=USER)
+    assert result.exit_code == 0, result.output
+    assert f"  cd {tmp_path}\n" in result.stdout
+    assert (tmp_path / "docker-compose.yml").is_file()
+
+
+def test_without_full_stack_exit_2(tmp_path):
+    result = run(tmp_path, "--dir", str(tmp_path))
+    assert result.exit_code == 2
