@@ -250,20 +250,33 @@ prune() {
     done
 }
 
+# "service image" for every service with an image, from compose's canonical YAML (services at
+# two spaces, their keys at four): the image reference compose runs, with .env applied.
+configured_images() {
+    docker compose config | awk '
+        /^[^ ]/ { in_services = ($0 == "services:"); next }
+        in_services && /^  [^ ]/ { service = $1; sub(/:$/, "", service); next }
+        in_services && /^    image: / { image = $0; sub(/^    image: /, "", image); print service, image }'
+}
+
 # One line per running container of every application service:
 #   service image-id configured-image registry-digest-or-dash
 record_images() {
     out=$1
     : >"$out.partial"
     tmp_files="$tmp_files $out.partial"
+    configured_images >"$out.configured"
+    tmp_files="$tmp_files $out.configured"
     for service in $apps; do
-        configured=$(docker compose config --images "$service")
+        configured=$(awk -v s="$service" '$1 == s { print $2 }' "$out.configured")
+        [ -n "$configured" ] || die 3 "the service $service has no image in docker-compose.yml"
         for cid in $(containers_of "$service"); do
             id=$(docker inspect -f '{{.Image}}' "$cid")
             digest=$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$id" | head -n 1)
             printf '%s %s %s %s\n' "$service" "$id" "$configured" "${digest:--}" >>"$out.partial"
         done
     done
+    rm -f "$out.configured"
     mv "$out.partial" "$out"
 }
 
