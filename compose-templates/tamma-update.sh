@@ -283,9 +283,18 @@ record_images() {
 # Points each service's configured tag at the image it ran before. A tag works for every image
 # (pulled, loaded or built here; only pulled ones have a registry digest), needs no registry,
 # and a later plain `docker compose up -d` keeps the old image, unlike an override file.
+# $2 = current-only: only where the running container was made from the configured tag (after a
+# failed pull, which may have moved some tags, but a tag the stack does not run yet stays out).
 retag_previous() {
     ok=yes
     while read -r service id configured _digest; do
+        if [ "$2" = current-only ]; then
+            running=
+            for cid in $(containers_of "$service"); do
+                running=$(docker inspect -f '{{.Config.Image}}' "$cid" 2>/dev/null) || running=
+            done
+            [ "$running" = "$configured" ] || continue
+        fi
         if ! docker tag "$id" "$configured"; then
             say "cannot point $configured back at $id for $service"
             ok=no
@@ -308,7 +317,8 @@ wait_healthy() {
                 continue
             fi
             for cid in $cids; do
-                state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid")
+                state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null) ||
+                    state="gone 0 none"
                 # shellcheck disable=SC2086 # split into status, restarts, health
                 set -- $state
                 case $1 in
@@ -392,7 +402,7 @@ say "recorded the images running now in $images_file"
 say "pulling the application services: $apps"
 # shellcheck disable=SC2086 # one word per service
 if ! docker compose pull $apps; then
-    retag_previous "$images_file" || true
+    retag_previous "$images_file" current-only || true
     die 5 "docker compose pull failed (see above); the previous images were kept and nothing was restarted"
 fi
 
@@ -410,7 +420,7 @@ if docker compose up -d && wait_healthy; then
 fi
 
 say "the update did not turn healthy; rolling the application services back to $images_file"
-retag_previous "$images_file" ||
+retag_previous "$images_file" all ||
     die 7 "the update failed and the previous images could not all be restored; look at: docker compose ps"
 # shellcheck disable=SC2086 # one word per service
 if docker compose up -d --no-deps --force-recreate $apps && wait_healthy; then

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -31,7 +30,15 @@ from pathlib import Path
 import pytest
 
 from tests.integration.update import stack as stack_module
-from tests.integration.update.stack import APP_IMAGES, REPO_ROOT, compose, make_stack, start
+from tests.integration.update.stack import (
+    APP_IMAGES,
+    REPO_ROOT,
+    compose,
+    free_port,
+    make_stack,
+    start,
+    unique_project,
+)
 
 EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
 # Image name -> (Dockerfile, context, target), as in Tamma's image table.
@@ -104,18 +111,12 @@ class Release:
                 docker("rmi", image)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def update_registry(docker_client, tmp_path_factory) -> Iterator[str]:
     """A private registry on a free local port for the whole session."""
     root = tmp_path_factory.mktemp("update-registry")
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     config = root / "registry.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n"
@@ -191,7 +192,7 @@ class Stack:
 def stack(release, tmp_path) -> Iterator[Stack]:
     """A running, healthy stack on v1 with its own tag and compose project, always taken down."""
     tag = f"t-{uuid.uuid4().hex[:10]}"
-    project = f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
+    project = unique_project()
     directory = make_stack(tmp_path / "stack", release.registry, release.owner, tag, project)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

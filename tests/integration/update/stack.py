@@ -11,8 +11,10 @@ body of `make_stack` with `tamma-ops init --full-stack --non-interactive`.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -61,6 +63,16 @@ services:
 volumes:
   postgres-data:
 """
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def unique_project() -> str:
+    return f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
 
 
 def make_stack(directory: Path, registry: str, owner: str, version: str, project: str) -> Path:

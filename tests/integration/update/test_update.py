@@ -19,11 +19,16 @@ from tests.integration.update.stack import (
     PASSWORD,
     POSTGRES_IMAGE,
     compose,
+    container,
+    free_port,
     health,
+    make_stack,
     psql,
     rows,
     run_script,
     running_images,
+    start,
+    unique_project,
 )
 
 BEFORE = ["before-1", "before-2", "before-3"]
@@ -217,3 +222,25 @@ def test_the_password_is_never_printed(release, stack):
     result = run_script(stack.directory, "--backup-only", cwd=stack.elsewhere)
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_failed_pull_restarts_nothing(release, tmp_path):
+    """A registry that does not answer: the pull fails, the stack keeps running what it ran."""
+    dead = f"127.0.0.1:{free_port()}"
+    tag = "unreachable"
+    directory = make_stack(tmp_path / "stack", dead, release.owner, tag, unique_project())
+    for image in APP_IMAGES.values():
+        release.tag(release.ids[image, "v1"], f"{dead}/{release.owner}/{image}:{tag}")
+    try:
+        start(directory)
+        before = {service: container(directory, service) for service in APP_IMAGES}
+
+        result = run_script(directory, "--timeout", "30", cwd=tmp_path)
+
+        assert result.returncode == 5, result.stderr
+        assert "pull failed" in result.stderr
+        assert {service: container(directory, service) for service in APP_IMAGES} == before
+        assert running_images(directory) == ids_of(release, "v1")
+        assert len(dumps(directory)) == 1
+    finally:
+        compose(directory, "down", "-v", "--remove-orphans", check=False)
