@@ -6,6 +6,8 @@
 set -eu
 LC_ALL=C
 export LC_ALL
+# Backups hold the whole database: every file this script writes is private to its owner.
+umask 077
 
 usage() {
     cat <<'EOF'
@@ -19,8 +21,10 @@ current directory:
      verifies it (non-zero size, `pg_restore --list` reads it), records its SHA-256 in
      backups/<UTC time>.dump.sha256 and keeps the newest N backups. If the backup cannot be
      taken or does not verify, nothing is pulled.
-  2. Way back: records the image every application service runs now (image ID and registry
-     digest) in backups/<UTC time>.images.
+  2. Way back: records the image every application service runs now in
+     backups/<UTC time>.images, one line per container: service, image ID, configured image,
+     registry digest (- when the image never came from a registry). On success, stdout lists
+     what runs afterwards in the same format.
   3. Update: `docker compose pull` of the application services (every service except the
      infrastructure services postgres and rabbitmq, which are never pulled here: a new
      database image is an upgrade of its own, to take after a backup), `docker compose up -d`,
@@ -43,6 +47,7 @@ Options:
 
 Exit codes:
   0   done: the stack runs the new images (or the backup / restore is done) and is healthy
+  1   a docker command failed unexpectedly (its message is above)
   2   usage error (unknown option, bad value)
   3   the stack cannot be used: docker or docker compose missing, no docker-compose.yml
   4   backup gate: the backup could not be taken or did not verify; nothing was pulled
@@ -140,8 +145,13 @@ if [ "$mode" = restore ]; then
 fi
 
 # The stack directory is this script's own: compose finds docker-compose.yml and .env there.
-case $0 in
-    */*) script_dir=${0%/*} ;;
+# A symbolic link to the script (say in /usr/local/bin) leads to the stack it points into.
+script=$0
+if [ -L "$script" ] && command -v readlink >/dev/null 2>&1; then
+    script=$(readlink -f "$script")
+fi
+case $script in
+    */*) script_dir=${script%/*} ;;
     *) script_dir=. ;;
 esac
 cd "$script_dir" || die 3 "cannot enter the script's directory $script_dir"
@@ -155,6 +165,7 @@ command -v sha256sum >/dev/null 2>&1 || die 3 "sha256sum (coreutils) is not inst
 
 backups=backups
 tmp_files=
+images_file=
 # shellcheck disable=SC2317 # both run from the traps below
 cleanup() {
     for f in $tmp_files; do
@@ -166,6 +177,9 @@ interrupted() {
     cleanup
     trap - INT TERM
     say "interrupted; temporary files removed. Check the stack with: docker compose ps"
+    if [ -n "$images_file" ] && [ -f "$images_file" ]; then
+        say "the images that ran before are listed in $images_file (service, image ID, tag)"
+    fi
     exit 130
 }
 trap cleanup EXIT
@@ -198,7 +212,8 @@ verify_dump() {
     docker compose exec -T postgres pg_restore --list >/dev/null <"$1"
 }
 
-# Takes, verifies and records a backup; prints its path. $1 = prune (yes/no).
+# Takes, verifies and records a backup, and sets backup_path. $1 = prune (yes/no): keep the newest
+# $keep afterwards.
 take_backup() {
     postgres_running || die 4 "the postgres service is not running, so no backup can be taken; nothing was pulled or changed. Start it with: docker compose up -d postgres"
     mkdir -p "$backups"
@@ -214,16 +229,16 @@ take_backup() {
     say "backing up the database to $dump"
     # The container's own POSTGRES_USER / POSTGRES_DB: .env is never parsed by this shell.
     # shellcheck disable=SC2016 # expanded by the container's shell, not this one
-    if ! (umask 077 && docker compose exec -T postgres sh -c \
+    if ! docker compose exec -T postgres sh -c \
         'exec pg_dump -Fc -U "${POSTGRES_USER:-tamma}" "${POSTGRES_DB:-${POSTGRES_USER:-tamma}}"' \
-        >"$partial"); then
+        >"$partial"; then
         die 4 "pg_dump failed (see its message above); nothing was pulled or changed"
     fi
     [ -s "$partial" ] || die 4 "pg_dump wrote an empty backup; nothing was pulled or changed"
     verify_dump "$partial" ||
         die 4 "the backup does not verify: pg_restore --list cannot read it; nothing was pulled or changed"
     sum=$(sha256sum <"$partial")
-    (umask 077 && printf '%s  %s\n' "${sum%% *}" "$stamp.dump" >"$partial.sha256")
+    printf '%s  %s\n' "${sum%% *}" "$stamp.dump" >"$partial.sha256"
     mv "$partial" "$dump"
     mv "$partial.sha256" "$dump.sha256"
     size=$(wc -c <"$dump" | tr -d ' ')
@@ -259,25 +274,46 @@ configured_images() {
         in_services && /^    image: / { image = $0; sub(/^    image: /, "", image); print service, image }'
 }
 
-# One line per running container of every application service:
-#   service image-id configured-image registry-digest-or-dash
-record_images() {
-    out=$1
-    : >"$out.partial"
-    tmp_files="$tmp_files $out.partial"
-    configured_images >"$out.configured"
-    tmp_files="$tmp_files $out.configured"
+# The repository of an image reference: without its digest and its tag (a colon after the last
+# slash; the one in "host:port/" is not a tag).
+repository_of() {
+    ref=${1%@*}
+    case ${ref##*/} in
+        *:*) ref=${ref%:*} ;;
+    esac
+    printf '%s\n' "$ref"
+}
+
+# Prints one line per container of every application service, the format of backups/*.images:
+#   service image-id configured-image registry-digest (or - for an image never pulled or pushed)
+running_images() {
+    configured_images >"$backups/.configured"
+    tmp_files="$tmp_files $backups/.configured"
     for service in $apps; do
-        configured=$(awk -v s="$service" '$1 == s { print $2 }' "$out.configured")
+        configured=$(awk -v s="$service" '$1 == s { print $2 }' "$backups/.configured")
         [ -n "$configured" ] || die 3 "the service $service has no image in docker-compose.yml"
-        for cid in $(containers_of "$service"); do
+        repository=$(repository_of "$configured")
+        cids=$(containers_of "$service")
+        [ -n "$cids" ] || say "warning: $service has no container, so it has no image to go back to"
+        for cid in $cids; do
             id=$(docker inspect -f '{{.Image}}' "$cid")
-            digest=$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$id" | head -n 1)
-            printf '%s %s %s %s\n' "$service" "$id" "$configured" "${digest:--}" >>"$out.partial"
+            digest=-
+            for known in $(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$id"); do
+                case $known in
+                    "$repository"@*) digest=$known ;;
+                esac
+            done
+            printf '%s %s %s %s\n' "$service" "$id" "$configured" "$digest"
         done
     done
-    rm -f "$out.configured"
-    mv "$out.partial" "$out"
+    rm -f "$backups/.configured"
+}
+
+# Writes the images running now to $1, whole or not at all.
+record_images() {
+    tmp_files="$tmp_files $1.partial"
+    running_images >"$1.partial"
+    mv "$1.partial" "$1"
 }
 
 # Points each service's configured tag at the image it ran before. A tag works for every image
@@ -374,7 +410,7 @@ case $mode in
         take_backup no
         say "stopping the application services: $apps"
         # shellcheck disable=SC2086 # one word per service
-        docker compose stop $apps
+        docker compose stop $apps || die 8 "cannot stop the application services; nothing was restored"
         say "restoring $restore_file"
         # shellcheck disable=SC2016 # expanded by the container's shell, not this one
         if ! docker compose exec -T postgres sh -c \
@@ -408,14 +444,8 @@ fi
 
 say "starting the new images"
 if docker compose up -d && wait_healthy; then
-    say "update done; running now:"
-    for service in $apps; do
-        for cid in $(containers_of "$service"); do
-            id=$(docker inspect -f '{{.Image}}' "$cid")
-            digest=$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$id" | head -n 1)
-            printf '%s %s %s\n' "$service" "$id" "${digest:--}"
-        done
-    done
+    say "update done; running now (service, image ID, image, registry digest):"
+    running_images
     exit 0
 fi
 

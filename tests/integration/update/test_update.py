@@ -107,11 +107,13 @@ def test_update_keeps_the_rows_and_its_backup_restores_into_a_fresh_postgres(rel
     assert running_images(stack.directory) == ids_of(release, "v2")
     assert set(health(stack.directory).values()) == {"healthy"}
     assert rows(stack.directory) == BEFORE
-    # stdout names what runs now, with the registry digest it came from.
-    for service, image in APP_IMAGES.items():
-        assert f"{service} {release.ids[image, 'v2']} {release.repository(image)}@sha256:" in (
-            result.stdout
-        )
+    # stdout lists what runs now as backups/*.images does: the registry digest each came from.
+    running = sorted(line.split() for line in result.stdout.splitlines())
+    assert [line[:3] for line in running] == sorted(
+        [service, release.ids[image, "v2"], f"{release.repository(image)}:{stack.tag}"]
+        for service, image in APP_IMAGES.items()
+    )
+    assert all(line[3].startswith(f"{line[2].rsplit(':', 1)[0]}@sha256:") for line in running)
     backups = stack.directory / "backups"
     assert stat.S_IMODE(backups.stat().st_mode) == 0o700
     [dump] = dumps(stack.directory)
@@ -218,9 +220,21 @@ def test_a_backup_that_does_not_verify_is_refused(stack):
     assert rows(stack.directory) == BEFORE
 
 
-def test_the_password_is_never_printed(release, stack):
-    result = run_script(stack.directory, "--backup-only", cwd=stack.elsewhere)
+def test_through_a_link_elsewhere_it_finds_its_stack_and_prints_no_secret(stack):
+    link = stack.elsewhere / "tamma-update"
+    link.symlink_to(stack.directory / "tamma-update.sh")
+
+    result = subprocess.run(
+        [str(link), "--backup-only"],
+        cwd=stack.elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
     assert result.returncode == 0, result.stderr
+    assert (stack.directory / result.stdout.strip()).is_file()
     assert PASSWORD not in result.stdout + result.stderr
 
 
