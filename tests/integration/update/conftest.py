@@ -107,8 +107,10 @@ class Release:
             with contextlib.suppress(AssertionError):
                 docker("rmi", reference)
         for image in set(self.ids.values()):
+            # By ID only when no tag is left: `docker rmi ID` would take another's last tag.
             with contextlib.suppress(AssertionError):
-                docker("rmi", image)
+                if docker("image", "inspect", "-f", "{{len .RepoTags}}", image) == "0":
+                    docker("rmi", image)
 
 
 @pytest.fixture(scope="session")
