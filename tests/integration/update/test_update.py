@@ -8,6 +8,7 @@ real registry on 127.0.0.1.
 from __future__ import annotations
 
 import hashlib
+import signal
 import stat
 import subprocess
 import time
@@ -258,3 +259,31 @@ def test_a_failed_pull_restarts_nothing(release, tmp_path):
         assert len(dumps(directory)) == 1
     finally:
         compose(directory, "down", "-v", "--remove-orphans", check=False)
+
+
+def test_sigterm_while_waiting_for_health_exits_130_and_names_the_way_back(release, stack):
+    release.publish("tamma-api", "broken", stack.tag)
+    with subprocess.Popen(
+        [str(stack.directory / "tamma-update.sh"), "--timeout", "300"],
+        cwd=stack.elsewhere,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as script:
+        try:
+            assert script.stderr is not None
+            seen = []
+            for line in script.stderr:
+                seen.append(line)
+                if "for every service to be healthy" in line:
+                    break
+            script.send_signal(signal.SIGTERM)
+            rest = script.stderr.read()
+            assert script.wait(timeout=60) == 130, "".join(seen) + rest
+        finally:
+            if script.poll() is None:
+                script.kill()
+    [dump] = dumps(stack.directory)
+    assert f"listed in backups/{dump.stem}.images" in rest
+    assert not list((stack.directory / "backups").glob(".*")), "temporary files left behind"
