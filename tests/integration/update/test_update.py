@@ -23,6 +23,7 @@ from tests.integration.update.stack import (
     container,
     free_port,
     health,
+    inspect,
     make_stack,
     psql,
     rows,
@@ -143,7 +144,13 @@ def test_an_update_that_never_turns_healthy_is_rolled_back(release, stack):
     assert running_images(stack.directory) == ids_of(release, "v1")
     assert set(health(stack.directory).values()) == {"healthy"}
     assert rows(stack.directory) == BEFORE
-    assert len(dumps(stack.directory)) == 1
+    [dump] = dumps(stack.directory)
+    # The registry digests recorded before the pull are those of the images running again.
+    for service, image_id, _, digest in (
+        line.split() for line in dump.with_suffix(".images").read_text().splitlines()
+    ):
+        assert running_images(stack.directory)[service] == image_id
+        assert digest in inspect(image_id, "{{json .RepoDigests}}")
 
 
 def test_with_postgres_stopped_nothing_is_pulled_or_changed(release, stack):
