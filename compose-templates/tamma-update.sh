@@ -387,6 +387,7 @@ wait_healthy() {
 }
 
 apps=$(app_services) || die 3 "docker compose cannot read the stack in $stack_dir (see above)"
+apps=${apps% }
 
 case $mode in
     backup)

@@ -157,6 +157,7 @@ def test_with_postgres_stopped_nothing_is_pulled_or_changed(release, stack):
     for image in APP_IMAGES.values():
         release.publish(image, "v2", stack.tag)
     compose(stack.directory, "stop", "postgres")
+    containers = {service: container(stack.directory, service) for service in APP_IMAGES}
     local_tags = {
         image: release.repository(image) + f":{stack.tag}" for image in APP_IMAGES.values()
     }
@@ -167,6 +168,7 @@ def test_with_postgres_stopped_nothing_is_pulled_or_changed(release, stack):
     assert "postgres service is not running" in result.stderr
     assert "nothing was pulled" in result.stderr
     assert running_images(stack.directory) == ids_of(release, "v1")
+    assert {service: container(stack.directory, service) for service in APP_IMAGES} == containers
     for image, reference in local_tags.items():
         inspected = subprocess.run(
             ["docker", "image", "inspect", "-f", "{{.Id}}", reference],
