@@ -40,6 +40,7 @@ TEMPLATES: tuple[TemplateFile, ...] = (
     TemplateFile("nginx-dashboard.conf", "nginx-dashboard.conf"),
     TemplateFile("gitignore.template", ".gitignore"),
     TemplateFile("operator-README.md", "README.md", substitute=True),
+    TemplateFile("tamma-update.sh", "tamma-update.sh", mode=0o755),
 )
 
 

@@ -43,6 +43,7 @@ def test_env_is_0600_and_the_others_readable_whatever_the_umask(tmp_path, umask,
     assert sorted(path.name for path in stack.files) == NAMES
     modes = {path.name: mode(path) for path in stack.files}
     assert modes.pop(".env") == 0o600
+    assert modes.pop("tamma-update.sh") == 0o755
     assert set(modes.values()) == {0o644}
 
 
@@ -119,13 +120,15 @@ def test_staging_is_removed_when_rendering_fails(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_executable_template_keeps_its_mode(tmp_path, umask):
-    # How tamma-update.sh joins the table: one line, mode 0755, copied byte for byte.
+def test_the_update_script_is_written_executable_and_verbatim(tmp_path, umask):
+    from tamma_ops.init.templates import template_dir
+
     umask(0o077)
-    script = TemplateFile("init-db.sql", "script.sh", mode=0o755)
-    stack = render_stack(tmp_path, settings(), templates=(*TEMPLATES, script))
-    assert mode(tmp_path / "script.sh") == 0o755
-    assert tmp_path / "script.sh" in stack.files
+    stack = render_stack(tmp_path, settings())
+    script = tmp_path / "tamma-update.sh"
+    assert mode(script) == 0o755
+    assert script in stack.files
+    assert script.read_bytes() == (template_dir() / "tamma-update.sh").read_bytes()
 
 
 def test_throwaway_settings_are_complete_and_valid():

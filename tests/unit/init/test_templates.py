@@ -49,9 +49,11 @@ def test_a_placeholder_without_value_is_an_error():
 
 
 def test_verbatim_templates_have_no_placeholders():
+    # tamma-update.sh is copied byte for byte because its docker --format strings ({{.Image}},
+    # {{if ...}}{{end}}) look like placeholders.
     for template in templates.TEMPLATES:
         text = (templates.template_dir() / template.source).read_text()
-        if not template.substitute:
+        if not template.substitute and template.source != "tamma-update.sh":
             assert templates.placeholders(text) == set(), template.source
 
 

@@ -1,0 +1,211 @@
+"""Fixtures for tamma-update.sh on the real engine: a registry, versions of two example images,
+and a running stack per test.
+
+The session builds tamma-api and tamma-elsa from examples/tamma-mini once, under a unique owner,
+and pushes three versions of each to a registry on a free port of 127.0.0.1:
+
+- ``v1``: the example image as built;
+- ``v2``: ``FROM v1`` plus a label, so a different image (and digest) that works the same;
+- ``broken``: ``FROM v1`` with a health check that always fails.
+
+Each test's stack runs its own tag (``TAMMA_VERSION``), which starts as v1; `Release.publish`
+makes the registry serve another version under that tag while the engine's local tag stays where
+it was, so only a real `docker compose pull` brings the new version. Everything is removed at the
+end: stacks with their volumes (`down -v`), tags, images and the registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.integration.update import stack as stack_module
+from tests.integration.update.stack import (
+    APP_IMAGES,
+    REPO_ROOT,
+    compose,
+    free_port,
+    make_stack,
+    start,
+    unique_project,
+)
+
+EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
+# Image name -> (Dockerfile, context, target), as in Tamma's image table.
+SOURCES = {
+    "tamma-api": ("docker/Dockerfile.ts", ".", "tamma-api"),
+    "tamma-elsa": ("apps/tamma-elsa/src/Tamma.ElsaServer/Dockerfile", "apps/tamma-elsa/src", None),
+}
+DERIVED = {
+    "v2": 'LABEL org.opencontainers.image.version="2"\n',
+    "broken": "HEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD false\n",
+}
+
+
+def docker(*args: str) -> str:
+    result = subprocess.run(
+        ["docker", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        # BuildKit: no intermediate images and no parent chain between v1 and what derives from it.
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    assert result.returncode == 0, f"docker {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout.strip()
+
+
+def image_id(reference: str) -> str:
+    return docker("image", "inspect", "-f", "{{.Id}}", reference)
+
+
+@dataclass
+class Release:
+    """The example images of this session in its registry, by version."""
+
+    registry: str
+    owner: str
+    # (image, version) -> image ID
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    tags: set[str] = field(default_factory=set)
+
+    def repository(self, image: str) -> str:
+        return f"{self.registry}/{self.owner}/{image}"
+
+    def tag(self, source: str, reference: str) -> None:
+        docker("tag", source, reference)
+        self.tags.add(reference)
+
+    def publish(self, image: str, version: str, tag: str) -> None:
+        """The registry serves `version` of `image` as `tag`; the local tag does not move."""
+        reference = f"{self.repository(image)}:{tag}"
+        before = image_id(reference)
+        self.tag(self.ids[image, version], reference)
+        docker("push", reference)
+        docker("tag", before, reference)
+
+    def start_tag(self, tag: str) -> None:
+        """`tag` is v1 of every image, in the registry and locally (as after a first pull)."""
+        for image in APP_IMAGES.values():
+            reference = f"{self.repository(image)}:{tag}"
+            self.tag(self.ids[image, "v1"], reference)
+            docker("push", reference)
+
+    def remove(self) -> None:
+        for reference in self.tags:
+            with contextlib.suppress(AssertionError):
+                docker("rmi", reference)
+        for image in set(self.ids.values()):
+            # By ID only when no tag is left: `docker rmi ID` would take another's last tag.
+            with contextlib.suppress(AssertionError):
+                if docker("image", "inspect", "-f", "{{len .RepoTags}}", image) == "0":
+                    docker("rmi", image)
+
+
+@pytest.fixture(scope="session")
+def update_registry(docker_client, tmp_path_factory) -> Iterator[str]:
+    """A private registry on a free local port for the whole session."""
+    root = tmp_path_factory.mktemp("update-registry")
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    address = f"127.0.0.1:{free_port()}"
+    config = root / "registry.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"  delete:\n    enabled: true\nhttp:\n  addr: {address}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(f"the registry at {address} did not start")
+                time.sleep(0.1)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def release(update_registry, tmp_path_factory) -> Iterator[Release]:
+    made = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "make-images")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.fail(f"scripts/make-images failed:\n{made.stderr}", pytrace=False)
+    versions = Release(update_registry, f"tamma-ops-test-{uuid.uuid4().hex[:10]}")
+    work = tmp_path_factory.mktemp("update-images")
+    try:
+        for image, (dockerfile, context, target) in SOURCES.items():
+            v1 = f"{versions.repository(image)}:v1"
+            argv = ["build", "--file", str(EXAMPLE / dockerfile), "--tag", v1]
+            docker(*argv, *(["--target", target] if target else []), str(EXAMPLE / context))
+            versions.tags.add(v1)
+            versions.ids[image, "v1"] = image_id(v1)
+            for version, line in DERIVED.items():
+                reference = f"{versions.repository(image)}:{version}"
+                (work / f"{image}-{version}").write_text(f"FROM {v1}\n{line}")
+                docker(
+                    "build",
+                    "--file",
+                    str(work / f"{image}-{version}"),
+                    "--tag",
+                    reference,
+                    str(work),
+                )
+                versions.tags.add(reference)
+                versions.ids[image, version] = image_id(reference)
+        yield versions
+    finally:
+        versions.remove()
+
+
+@dataclass
+class Stack:
+    directory: Path
+    tag: str
+    project: str
+    elsewhere: Path  # a directory that is not the stack's, to run the script from
+
+
+@pytest.fixture
+def stack(release, tmp_path) -> Iterator[Stack]:
+    """A running, healthy stack on v1 with its own tag and compose project, always taken down."""
+    tag = f"t-{uuid.uuid4().hex[:10]}"
+    project = unique_project()
+    directory = make_stack(tmp_path / "stack", release.registry, release.owner, tag, project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        release.start_tag(tag)
+        start(directory)
+        stack_module.psql(
+            directory,
+            "CREATE TABLE notes (id serial PRIMARY KEY, name text NOT NULL);"
+            "INSERT INTO notes (name) VALUES ('before-1'), ('before-2'), ('before-3');",
+        )
+        yield Stack(directory, tag, project, elsewhere)
+    finally:
+        compose(directory, "down", "-v", "--remove-orphans", check=False)
