@@ -51,8 +51,20 @@ class Built:
         self.tags: set[str] = set()
 
     def plan_args(self, registry: str, *, ref: str = "refs/heads/main") -> list[str]:
-        return ["--repo", str(EXAMPLE), "--registry", registry, "--owner", self.owner,
-                "--sha", SHA, "--ref", ref, "--images", ",".join(IMAGES)]
+        return [
+            "--repo",
+            str(EXAMPLE),
+            "--registry",
+            registry,
+            "--owner",
+            self.owner,
+            "--sha",
+            SHA,
+            "--ref",
+            ref,
+            "--images",
+            ",".join(IMAGES),
+        ]
 
     def tag_for(self, registry: str, tags: tuple[str, ...] = ("latest", SHA_TAG)) -> None:
         for name in IMAGES:
@@ -69,8 +81,9 @@ class Built:
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), obj=Settings(), env={**ENV, **(env or {})},
-                              input=stdin)
+    return CliRunner().invoke(
+        cli, list(args), obj=Settings(), env={**ENV, **(env or {})}, input=stdin
+    )
 
 
 @pytest.fixture(scope="session")
@@ -119,17 +132,26 @@ def start_registry(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
         address = f"127.0.0.1:{free_port()}"
         home = tmp_path / f"registry-{len(processes)}"
         home.mkdir()
-        config = ["version: 0.1", "log:", "  level: error",
-                  f"storage:\n  filesystem:\n    rootdirectory: {home / 'data'}",
-                  f"http:\n  addr: {address}"]
+        config = [
+            "version: 0.1",
+            "log:",
+            "  level: error",
+            f"storage:\n  filesystem:\n    rootdirectory: {home / 'data'}",
+            f"http:\n  addr: {address}",
+        ]
         if users:
-            lines = [f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(5)).decode()}"
-                     for user, pw in users.items()]
+            lines = [
+                f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(5)).decode()}"
+                for user, pw in users.items()
+            ]
             (home / "htpasswd").write_text("\n".join(lines) + "\n")
             config.append(f"auth:\n  htpasswd:\n    realm: test\n    path: {home / 'htpasswd'}")
         (home / "config.yml").write_text("\n".join(config) + "\n")
-        process = subprocess.Popen([binary, "serve", str(home / "config.yml")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [binary, "serve", str(home / "config.yml")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         processes.append(process)
         deadline = time.monotonic() + 20
         while True:

@@ -103,7 +103,9 @@ class Proxy:
                         self.rfile.readline()
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
+            def _answer(
+                self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
+            ):
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)

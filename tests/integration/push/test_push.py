@@ -20,8 +20,9 @@ def test_push_without_auth_pushes_every_tag_and_verifies_digests(images, start_r
     registry = start_registry()
     images.tag_for(registry.address)
     digests = tmp_path / "digests.json"
-    result = run("push", *images.plan_args(registry.address), "--json",
-                 "--digests-file", str(digests))
+    result = run(
+        "push", *images.plan_args(registry.address), "--json", "--digests-file", str(digests)
+    )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert json.loads(digests.read_text()) == printed
@@ -60,15 +61,24 @@ def test_htpasswd_registry_with_password_from_stdin(images, start_registry, capl
     caplog.set_level(logging.DEBUG)
     registry = start_registry(users={"pusher": PASSWORD})
     images.tag_for(registry.address)
-    result = run("push", *images.plan_args(registry.address), "--username", "pusher",
-                 "--password-stdin", "--json", stdin=PASSWORD + "\n")
+    result = run(
+        "push",
+        *images.plan_args(registry.address),
+        "--username",
+        "pusher",
+        "--password-stdin",
+        "--json",
+        stdin=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     import base64
+
     auth = "Basic " + base64.b64encode(f"pusher:{PASSWORD}".encode()).decode()
     for image in json.loads(result.stdout)["images"]:
-        assert registry_digest(registry, images.owner, image["name"], "latest", auth) == image[
-            "digest"
-        ]
+        assert (
+            registry_digest(registry, images.owner, image["name"], "latest", auth)
+            == image["digest"]
+        )
     assert PASSWORD not in result.output
     assert PASSWORD not in caplog.text
 
@@ -78,8 +88,13 @@ def test_wrong_password_fails_at_once_with_exit_5_and_no_secret(images, start_re
     registry = start_registry(users={"pusher": PASSWORD})
     images.tag_for(registry.address)
     wrong = "wrong-" + PASSWORD
-    result = run("push", *images.plan_args(registry.address), "--username", "pusher",
-                 env={"TAMMA_REGISTRY_PASSWORD": wrong})
+    result = run(
+        "push",
+        *images.plan_args(registry.address),
+        "--username",
+        "pusher",
+        env={"TAMMA_REGISTRY_PASSWORD": wrong},
+    )
     assert result.exit_code == 5, result.output
     assert registry.address in result.stderr
     assert "refused user pusher" in result.stderr
@@ -94,18 +109,31 @@ def test_bearer_token_flow(images, start_registry, caplog):
     tokens = Tokens("ci-bot", PASSWORD, anonymous_pull=False)
     with Proxy(registry.address, tokens=tokens) as proxy:
         images.tag_for(proxy.address)
-        result = run("push", *images.plan_args(proxy.address), "--username", "ci-bot",
-                     "--password-stdin", "--json", stdin=PASSWORD)
+        result = run(
+            "push",
+            *images.plan_args(proxy.address),
+            "--username",
+            "ci-bot",
+            "--password-stdin",
+            "--json",
+            stdin=PASSWORD,
+        )
         assert result.exit_code == 0, result.output
         # tamma-ops itself (not only the engine) fetched tokens for the scopes it used.
         scopes = " ".join(tokens.requests)
         assert f"repository%3A{images.owner}%2Ftamma-api%3Apull" in scopes
         for image in json.loads(result.stdout)["images"]:
-            assert registry_digest(registry, images.owner, image["name"], SHA_TAG) == image[
-                "digest"
-            ]
-        wrong = run("push", *images.plan_args(proxy.address), "--username", "ci-bot",
-                    "--password-stdin", stdin="not-it")
+            assert (
+                registry_digest(registry, images.owner, image["name"], SHA_TAG) == image["digest"]
+            )
+        wrong = run(
+            "push",
+            *images.plan_args(proxy.address),
+            "--username",
+            "ci-bot",
+            "--password-stdin",
+            stdin="not-it",
+        )
         assert wrong.exit_code == 5, wrong.output
         assert f"{proxy.address} refused user ci-bot" in wrong.stderr
     assert PASSWORD not in result.output + wrong.output + caplog.text
@@ -113,8 +141,12 @@ def test_bearer_token_flow(images, start_registry, caplog):
 
 def test_pull_request_pushes_nothing(images, start_registry):
     registry = start_registry()
-    result = run("push", *images.plan_args(registry.address, ref="refs/pull/7/merge"),
-                 "--event", "pull_request")
+    result = run(
+        "push",
+        *images.plan_args(registry.address, ref="refs/pull/7/merge"),
+        "--event",
+        "pull_request",
+    )
     assert result.exit_code == 0, result.output
     assert "build-only: nothing is pushed" in result.stderr
     with registry.get("/v2/_catalog") as answer:
