@@ -196,6 +196,7 @@ class Proxy:
                 finally:
                     upstream.close()
 
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+            # http.server calls do_<METHOD>.
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
 
         return Handler

@@ -20,7 +20,7 @@ def manifest_and_blobs_present(registry, owner, name, tag, digest):
 
 def test_push_through_a_flaky_proxy_completes_and_loses_nothing(images, start_registry):
     registry = start_registry()
-    chance = random.Random(7)
+    chance = random.Random(7)  # noqa: S311 - repeatable faults, not secrets
 
     def fault(count: int) -> str | None:
         roll = chance.random()
