@@ -42,6 +42,7 @@ class PushStream:
     def __init__(self) -> None:
         self.digest: str | None = None
         self.error: str | None = None
+        self._retrying: set[str] = set()
 
     @property
     def error_kind(self) -> ErrorKind | None:
@@ -62,4 +63,11 @@ class PushStream:
         if not status or status in _NOISE:
             return []
         layer = chunk.get("id")
+        if layer and status.startswith("Retrying in"):
+            # The engine counts down each second; the first line of a countdown says it all.
+            if layer in self._retrying:
+                return []
+            self._retrying.add(layer)
+        elif layer:
+            self._retrying.discard(str(layer))
         return [f"{layer}: {status}" if layer else status]

@@ -7,8 +7,8 @@ back at the proxy. It records each request (method and path). Optionally:
 - ``tokens``: it demands Bearer tokens, as GHCR does, and serves them at ``/token``: a client
   with the right user and password gets what it asks for; an anonymous one gets pull access
   when ``anonymous_pull`` is set, and nothing otherwise.
-- ``fault``: a function of the request count that says whether to drop the connection without
-  an answer (``"drop"``), answer ``503`` (``"503"``) or forward (``None``).
+- ``fault``: a function of the request count, method and path that says whether to drop the
+  connection without an answer (``"drop"``), answer ``503`` (``"503"``) or forward (``None``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Proxy:
         upstream: str,
         *,
         tokens: Tokens | None = None,
-        fault: Callable[[int], str | None] | None = None,
+        fault: Callable[[int, str, str], str | None] | None = None,
     ) -> None:
         self.upstream = upstream
         self.tokens = tokens
@@ -75,7 +75,9 @@ class Proxy:
             self.log.append((method, path))
             self._count += 1
             count = self._count
-        decision = self.fault(count) if self.fault and not path.startswith("/token") else None
+        decision = None
+        if self.fault and not path.startswith("/token"):
+            decision = self.fault(count, method, path)
         if decision:
             with self._lock:
                 self.faults.append((decision, method, path))
