@@ -75,3 +75,13 @@ def _tag_ids(client: docker.DockerClient, image: ImagePlan) -> dict[str, str]:
     with docker_errors(f"list the local images of {image.repository}"):
         listed = client.images.list(name=image.repository)
     return {tag: str(found.id) for found in listed for tag in found.tags}
+
+
+def image_layers(client: docker.DockerClient, ids: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The layers (diff IDs) of each image, by image name, to order the pushes."""
+    layers = {}
+    for name, image_id in ids.items():
+        with docker_errors(f"inspect the image of {name}"):
+            attrs = client.images.get(image_id).attrs
+        layers[name] = frozenset((attrs.get("RootFS") or {}).get("Layers") or ())
+    return layers

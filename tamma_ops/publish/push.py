@@ -25,7 +25,8 @@ from tamma_ops.build.request import OpenStreams
 from tamma_ops.engine import client_session, docker_errors
 from tamma_ops.errors import PushError, RegistryAuthError
 from tamma_ops.publish import PublishedImage, PublishResult, repository_path
-from tamma_ops.publish.local import local_images
+from tamma_ops.publish.local import image_layers, local_images
+from tamma_ops.publish.order import push_waves
 from tamma_ops.publish.stream import PushStream
 from tamma_ops.registry import Credentials, RegistryClient, auth_fix
 from tamma_ops.retry import RetryPolicy, TransientError
@@ -79,11 +80,12 @@ def push_images(
     references = references_to_push(plan, options.only_sha)
     registry_host = plan.images[0].repository.partition("/")[0]
     with client_session(env) as client:
-        local_images(client, plan, plan_options, references)
+        ids = local_images(client, plan, plan_options, references)
+        waves = push_waves(image_layers(client, ids))
         with RegistryClient(registry_host, credentials, retry=options.retry) as registry:
             registry.login(repository_path(plan.images[0].repository))
             pusher = _Pusher(client, registry, credentials, options, reporter)
-            pushed = pusher.push(plan.images, references)
+            pushed = pusher.push(plan.images, references, waves)
     return PublishResult(images=pushed, seconds=time.monotonic() - started)
 
 
@@ -106,16 +108,25 @@ class _Pusher:
         self._streams = OpenStreams("/push")
 
     def push(
-        self, images: Sequence[ImagePlan], references: Mapping[str, tuple[str, ...]]
+        self,
+        images: Sequence[ImagePlan],
+        references: Mapping[str, tuple[str, ...]],
+        waves: Sequence[Sequence[str]],
     ) -> tuple[PublishedImage, ...]:
+        """Pushes wave after wave, the images of a wave side by side."""
+        by_name = {image.name: image for image in images}
         workers = min(self._options.parallel or MAX_PARALLEL, len(images))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-push")
+        futures: dict[str, concurrent.futures.Future[PublishedImage]] = {}
         try:
-            futures = [
-                executor.submit(self._push_image, image, references[image.name]) for image in images
-            ]
-            concurrent.futures.wait(futures)
+            for wave in waves:
+                started = [
+                    executor.submit(self._push_image, by_name[name], references[name])
+                    for name in wave
+                ]
+                futures.update(zip(wave, started, strict=True))
+                concurrent.futures.wait(started)
         except BaseException:
             self._stopped.set()
             self._interrupted.set()
@@ -127,7 +138,7 @@ class _Pusher:
             self._api.hooks["response"].remove(self._streams.hook)
         failures = [
             error
-            for future in futures
+            for future in futures.values()
             if (error := future.exception()) is not None and not isinstance(error, _CancelledError)
         ]
         # Refused credentials lead: they are what the user must fix first.
@@ -136,7 +147,7 @@ class _Pusher:
             log.error("%s", str(error).splitlines()[0])
         if failures:
             raise failures[0]
-        return tuple(future.result() for future in futures)
+        return tuple(futures[image.name].result() for image in images)
 
     def _push_image(self, image: ImagePlan, references: tuple[str, ...]) -> PublishedImage:
         if self._stopped.is_set():
@@ -145,7 +156,7 @@ class _Pusher:
         started = time.monotonic()
         ok = False
         try:
-            digests = {ref: self._push_reference(image.name, ref) for ref in references}
+            digests = self._push_tags(image, references)
             digest = self._verify(image, digests)
             ok = True
         except BaseException:
@@ -155,6 +166,22 @@ class _Pusher:
             self._streams.forget()
             self._reporter.finished(image.name, time.monotonic() - started, ok=ok)
         return PublishedImage(image.name, digest, references, time.monotonic() - started)
+
+    def _push_tags(self, image: ImagePlan, references: tuple[str, ...]) -> dict[str, str]:
+        """The engine pushes one reference (sha-… first); the others are the same manifest,
+        put under their tags through the registry's API: one request each, no layer checks."""
+        first = next((ref for ref in references if ref.rpartition(":")[2].startswith("sha-")), None)
+        first = first or references[0]
+        digest = self._push_reference(image.name, first)
+        if len(references) > 1:
+            path = repository_path(image.repository)
+            manifest = self._registry.get_manifest(path, digest)
+            for reference in references:
+                if reference != first:
+                    tag = reference.rpartition(":")[2]
+                    self._registry.put_manifest(path, tag, manifest)
+                    self._reporter.line(image.name, f"{tag}: tagged {digest} in the registry")
+        return dict.fromkeys(references, digest)
 
     def _push_reference(self, name: str, reference: str) -> str:
         repository, _, tag = reference.rpartition(":")
