@@ -47,6 +47,12 @@ def command(*, plan_options: PlanOptions, tags: tuple[str, ...], as_json: bool) 
 
     env = os.environ
     plan = plan_for(plan_options, env)
+    if not tags and not all(image.push for image in plan.images):
+        log.info(
+            "a %s is build-only: nothing was pushed, nothing to check",
+            plan.revision.event.replace("_", " "),
+        )
+        return
     registry = plan.images[0].repository.partition("/")[0]
     with RegistryClient(registry, credentials=None) as anonymous:
         results = check_public(plan, anonymous, tags=tags)

@@ -37,13 +37,22 @@ def test_push_without_auth_pushes_every_tag_and_verifies_digests(images, start_r
         assert sorted(json.load(answer)["tags"]) == sorted(["latest", SHA_TAG])
 
 
-def test_only_sha_pushes_the_sha_tag_alone(images, start_registry):
+def test_only_sha_pushes_the_sha_tag_alone_with_github_groups_and_summary(
+    images, start_registry, tmp_path
+):
     registry = start_registry()
     images.tag_for(registry.address)
-    result = run("push", *images.plan_args(registry.address), "--only-sha", "--json")
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run("push", *images.plan_args(registry.address), "--only-sha", env=env)
     assert result.exit_code == 0, result.output
     with registry.get(f"/v2/{images.owner}/{IMAGES[1]}/tags/list") as answer:
         assert json.load(answer)["tags"] == [SHA_TAG]
+    for name in IMAGES:
+        assert f"::group::{name}" in result.stderr
+        assert f"| {name} | `{registry.address}/{images.owner}/{name}:{SHA_TAG}` |" in (
+            summary.read_text()
+        )
 
 
 def test_missing_reference_exits_2_before_anything_is_pushed(images, start_registry):

@@ -34,6 +34,9 @@ def test_pull_requests_push_and_promote_nothing(tmp_path):
     promoted = run("promote", *pr, "--event", "pull_request", "--from", "sha-1a2b3c4", env=env)
     assert promoted.exit_code == 0, promoted.output
     assert "nothing is promoted" in promoted.stderr
+    checked = run("verify-public", *pr, "--event", "pull_request", env=env)
+    assert checked.exit_code == 0, checked.output
+    assert "nothing to check" in checked.stderr
 
 
 def test_promote_from_a_non_sha_tag_exits_2(tmp_path):
