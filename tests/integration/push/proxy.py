@@ -8,7 +8,8 @@ back at the proxy. It records each request (method and path). Optionally:
   with the right user and password gets what it asks for; an anonymous one gets pull access
   when ``anonymous_pull`` is set, and nothing otherwise.
 - ``fault``: a function of the request count, method and path that says whether to drop the
-  connection without an answer (``"drop"``), answer ``503`` (``"503"``) or forward (``None``).
+  connection without an answer (``"drop"``), answer ``503`` (``"503"``), forward a second late
+  (``"slow"``) or forward (``None``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import http.server
 import json
 import re
 import secrets
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +40,13 @@ class Tokens:
     requests: list[str] = field(default_factory=list)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up (the engine cancelling a push) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class Proxy:
     def __init__(
         self,
@@ -52,7 +62,7 @@ class Proxy:
         self.faults: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
         self._count = 0
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -122,6 +132,8 @@ class Proxy:
                 if decision == "drop":
                     self.close_connection = True
                     return
+                if decision == "slow":
+                    time.sleep(1.0)
                 if decision == "503":
                     self._answer(503, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
                     return
