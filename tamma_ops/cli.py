@@ -31,6 +31,15 @@ COMMANDS = {
         "Write a ready-to-run deployment directory (init --full-stack).",
     ),
     "plan": ("tamma_ops.commands.plan", "Show each image's repository, tags and labels."),
+    "promote": (
+        "tamma_ops.commands.promote",
+        "Add release tags to pushed images, through the registry only.",
+    ),
+    "push": ("tamma_ops.commands.push", "Push every tag of the plan, retried and verified."),
+    "verify-public": (
+        "tamma_ops.commands.verify_public",
+        "Check that anonymous users can pull every image.",
+    ),
 }
 
 
@@ -104,11 +113,13 @@ Examples:
   tamma-ops plan --repo ../tamma           tags and labels for the current commit
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
+  tamma-ops push --only-sha --digests-file digests.json
+  tamma-ops promote --from sha-1a2b3c4     release tags, no rebuild, no upload
   tamma-ops init --full-stack --dir D      a deployment directory for `docker compose up -d`
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
-4 build failed, 70 internal error, 130 interrupted.
+4 build failed, 5 push failed, 70 internal error, 130 interrupted.
 """
 
 

@@ -8,6 +8,7 @@
     ├── EngineError               3  the Docker engine (or compose, buildx) cannot be used
     ├── BuildError                4  an image failed to build
     ├── PushError                 5  a push, a promotion or a registry check failed
+    │   └── RegistryAuthError     5  the registry refused the credentials (or their absence)
     └── SmokeError                6  a stack did not come up healthy or a probe failed
 
 Outside the tree, the CLI exits 130 on Ctrl-C and SIGTERM and 70 on an unexpected exception.
@@ -76,6 +77,10 @@ class PushError(TammaOpsError):
     """Publishing failed: a push, a promotion, a digest check or a registry's answer."""
 
     exit_code = 5
+
+
+class RegistryAuthError(PushError):
+    """The registry answered 401 or 403: wrong, missing or too weak credentials. Never retried."""
 
 
 class SmokeError(TammaOpsError):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from tamma_ops.registry import Credentials
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,3 +90,68 @@ def plan_options(command: F) -> F:
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
 )
+
+
+_REGISTRY_PARAMS = (
+    click.option(
+        "--username",
+        envvar="TAMMA_REGISTRY_USERNAME",
+        help="Registry user [env: TAMMA_REGISTRY_USERNAME; for ghcr.io: GITHUB_ACTOR].",
+    ),
+    click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password or token from standard input [else: TAMMA_REGISTRY_PASSWORD, "
+        "GITHUB_TOKEN for ghcr.io, or the Docker credentials].",
+    ),
+    click.option(
+        "--attempts",
+        type=click.IntRange(min=1),
+        default=5,
+        show_default=True,
+        help="Tries per request or push when the registry fails transiently.",
+    ),
+    click.option(
+        "--retry-time",
+        type=click.FloatRange(min=0),
+        default=120.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Longest time spent retrying one request or push.",
+    ),
+)
+
+
+def registry_options(command: F) -> F:
+    """Adds the credential and retry options, passed as ``credentials`` and ``retry``.
+
+    ``credentials(registry)`` resolves them for a registry (``tamma_ops.credentials``); the
+    password from ``--password-stdin`` is read once, here, and never put in argv.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from tamma_ops.retry import RetryPolicy
+
+        username: str | None = kwargs.pop("username")
+        password = _stdin_password() if kwargs.pop("password_stdin") else None
+        retry = RetryPolicy(attempts=kwargs.pop("attempts"), seconds=kwargs.pop("retry_time"))
+
+        def credentials(registry: str) -> Credentials | None:
+            from tamma_ops.credentials import resolve_credentials
+
+            return resolve_credentials(
+                registry, username=username, password=password, env=os.environ
+            )
+
+        return command(*args, credentials=credentials, retry=retry, **kwargs)
+
+    for option in reversed(_REGISTRY_PARAMS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def _stdin_password() -> str:
+    from tamma_ops.credentials import read_password
+
+    return read_password(sys.stdin.read())

@@ -55,14 +55,16 @@ class OpenStreams:
     the response, and only the response leads to the socket.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, endpoint: str = "/build") -> None:
+        # The requests to track: POSTs whose path ends with it ("/build", or "/push").
+        self._endpoint = endpoint
         self._lock = threading.Lock()
         self._streams: dict[int, requests.Response] = {}
         self._closing = False
 
     def hook(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         path = response.request.path_url.partition("?")[0]
-        if response.request.method != "POST" or not path.endswith("/build"):
+        if response.request.method != "POST" or not path.endswith(self._endpoint):
             return
         with self._lock:
             self._streams[threading.get_ident()] = response
