@@ -100,9 +100,8 @@ def command(
     if check is None:
         log.warning("docker compose is not installed: the files are not checked before use")
     options = InitOptions(directory, registry, owner, version, force, interactive)
-    # The registry client (push issue) plugs in here as list_tags; until then --version or latest.
     deployment = create_deployment(
-        options, os.environ, ask=_ask if interactive else None, list_tags=None, check=check
+        options, os.environ, ask=_ask if interactive else None, list_tags=_tags, check=check
     )
     settings = deployment.settings
     version_line = f"TAMMA_VERSION={settings.env['TAMMA_VERSION']}: {deployment.version_reason}"
@@ -123,6 +122,19 @@ def command(
         f"  open {settings.dashboard_url}  (the dashboard, once `docker compose ps` is healthy)\n"
         "  ./tamma-update.sh  (later: pull new images and restart, after a database backup)"
     )
+
+
+def _tags(host: str, repository: str) -> list[str]:
+    """The repository's tags, asked as the anonymous user who will pull them.
+
+    Bounded tighter than a push: a registry out of reach costs seconds, then init pins `latest`.
+    """
+    from tamma_ops.registry import RegistryClient
+    from tamma_ops.retry import RetryPolicy
+
+    policy = RetryPolicy(attempts=2, seconds=10.0)
+    with RegistryClient(host, retry=policy, timeout=10.0) as registry:
+        return registry.tags(repository)
 
 
 def _shell_path(path: Path) -> str:

@@ -87,7 +87,7 @@ def create_deployment(
     env: Mapping[str, str],
     *,
     ask: Ask | None,
-    list_tags: ListTags | None,
+    list_tags: ListTags,
     check: Check | None,
     now: datetime | None = None,
 ) -> Deployment:

@@ -54,17 +54,13 @@ def choose_version(
     previous: str | None,
     registry: str,
     owner: str,
-    list_tags: ListTags | None,
+    list_tags: ListTags,
 ) -> VersionChoice:
     if explicit:
         return VersionChoice(explicit, "pinned with --version")
     if previous:
         return VersionChoice(previous, "kept from the existing .env (--version changes it)")
     repository = f"{owner}/{PROBE_IMAGE}"
-    if list_tags is None:
-        return VersionChoice(
-            LATEST, "this tamma-ops cannot ask the registry for releases; pin one with --version"
-        )
     try:
         found = pick_version(list_tags(registry, repository))
     except TammaOpsError as exc:

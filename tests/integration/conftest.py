@@ -7,13 +7,15 @@ that skipped them would be green while testing nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
 
 from tests.conftest import UNDER_CI
+from tests.integration.registry import Registry, registries
 
 
 def _engine_missing(reason: str) -> None:
@@ -38,3 +40,9 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def unique_name() -> str:
     """A name no other test run (or user object) can collide with."""
     return f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def start_registry(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
+    """Starts registries: ``start_registry()``, or ``start_registry(users={"u": "pw"})``."""
+    yield from registries(tmp_path)

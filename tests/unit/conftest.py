@@ -1,10 +1,13 @@
 """The unit tier runs no Docker, no network and no subprocess, except git where a test asks for it.
 
+Both are enforced: starting a process or opening a network connection fails the test.
+
 A test that needs a real git checkout uses the ``git_repo`` fixture, which lifts the guard.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -20,6 +23,18 @@ def _no_subprocess(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         raise AssertionError(f"unit tests must not start processes: {args[0]!r}")
 
     monkeypatch.setattr(subprocess, "Popen", forbidden)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: object) -> None:
+        if self.family != socket.AF_UNIX:
+            raise AssertionError(f"unit tests must not open network connections: {address!r}")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
+import tamma_ops.commands.init
 from tamma_ops.cli import Settings, cli
+from tamma_ops.errors import PushError
 from tamma_ops.init import envfile
 from tests.unit.init.test_deployment import USER
+
+# What the registry answers init when it asks for the releases (the edge of the unit tier: the
+# real anonymous lookup is tested against a real registry in tests/integration/init).
+asked: list[tuple[str, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def registry_tags(monkeypatch):
+    """An unreachable registry unless a test gives tags; records what init asked for."""
+    answer: dict[str, list[str] | None] = {"tags": None}
+    asked.clear()
+
+    def tags(host: str, repository: str) -> list[str]:
+        asked.append((host, repository))
+        if answer["tags"] is None:
+            raise PushError(f"cannot reach the registry {host}: connection refused")
+        return answer["tags"]
+
+    monkeypatch.setattr(tamma_ops.commands.init, "_tags", tags)
+    return answer
 
 
 def run(tmp_path, *args: str, env: dict[str, str] | None = None):
@@ -41,12 +64,25 @@ def test_writes_the_stack_and_prints_exact_next_steps_and_no_secret(tmp_path):
         assert secret not in result.stderr
 
 
-def test_latest_fallback_is_a_warning(tmp_path):
+def test_latest_fallback_is_a_warning_naming_the_reason(tmp_path):
     result = run(
         tmp_path, "--full-stack", "--non-interactive", "--dir", str(tmp_path / "d"), env=USER
     )
     assert result.exit_code == 0, result.output
     assert "tamma-ops: warning: TAMMA_VERSION=latest:" in result.stderr
+    assert "connection refused" in result.stderr
+    assert asked == [("ghcr.io", "meywd/tamma-api")]
+
+
+def test_the_highest_release_is_pinned_by_default(tmp_path, registry_tags):
+    registry_tags["tags"] = ["latest", "1.2.0", "1.10.0", "1.10", "2.0.0-rc.1", "sha-1a2b3c4"]
+    result = run(
+        tmp_path, "--full-stack", "--non-interactive", "--dir", str(tmp_path / "d"), env=USER
+    )
+    assert result.exit_code == 0, result.output
+    assert envfile.values((tmp_path / "d" / ".env").read_text())["TAMMA_VERSION"] == "1.10.0"
+    assert "TAMMA_VERSION=1.10.0: the highest release of ghcr.io/meywd/tamma-api" in result.stderr
+    assert "warning: TAMMA_VERSION" not in result.stderr
 
 
 def test_version_and_registry_from_tamma_variables(tmp_path):

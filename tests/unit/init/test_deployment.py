@@ -20,14 +20,27 @@ USER = {
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def run(directory, env=None, *, ask=None, force=False, version="1.0.0", **options):
+def _no_registry(_registry: str, _repository: str) -> list[str]:
+    raise AssertionError("these tests pin a version: the registry must not be asked")
+
+
+def run(
+    directory,
+    env=None,
+    *,
+    ask=None,
+    force=False,
+    version="1.0.0",
+    list_tags=_no_registry,
+    **options,
+):
     return create_deployment(
         InitOptions(
             directory, version=version, force=force, interactive=ask is not None, **options
         ),
         {**USER, **(env or {})} if env is not None or ask is None else {},
         ask=ask,
-        list_tags=None,
+        list_tags=list_tags,
         check=None,
         now=NOW,
     )
@@ -68,14 +81,18 @@ def test_an_edited_password_that_breaks_the_urls_is_refused(tmp_path):
 
 
 def test_defaults_are_ghcr_meywd_and_latest_saying_why(tmp_path):
-    deployment = run(tmp_path, {}, version=None)
+    def no_release(registry: str, repository: str) -> list[str]:
+        assert (registry, repository) == ("ghcr.io", "meywd/tamma-api")
+        return ["latest"]
+
+    deployment = run(tmp_path, {}, version=None, list_tags=no_release)
     values = dotenv(tmp_path)
     assert (values["TAMMA_REGISTRY"], values["TAMMA_OWNER"], values["TAMMA_VERSION"]) == (
         "ghcr.io",
         "meywd",
         "latest",
     )
-    assert "--version" in deployment.version_reason
+    assert "has no release yet" in deployment.version_reason
 
 
 def test_missing_values_are_named_and_nothing_is_written(tmp_path):
@@ -85,7 +102,7 @@ def test_missing_values_are_named_and_nothing_is_written(tmp_path):
             InitOptions(target, version="1"),
             {"GITHUB_OWNER": "acme"},
             ask=None,
-            list_tags=None,
+            list_tags=_no_registry,
             check=None,
         )
     assert "missing GITHUB_TOKEN, ANTHROPIC_API_KEY, GITHUB_REPO" in caught.value.message

@@ -25,7 +25,7 @@ def test_pick_version(tags, picked):
     assert pick_version(tags) == picked
 
 
-def choose(list_tags=None, *, explicit=None, previous=None):
+def choose(list_tags, *, explicit=None, previous=None):
     return choose_version(
         explicit=explicit,
         previous=previous,
@@ -68,9 +68,3 @@ def test_latest_when_the_registry_cannot_be_asked_saying_why():
     choice = choose(unreachable)
     assert choice.version == "latest"
     assert "could not be listed (ghcr.io did not answer)" in choice.reason
-
-
-def test_latest_without_a_registry_client():
-    choice = choose(None)
-    assert choice.version == "latest"
-    assert "--version" in choice.reason
