@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 EPILOG = """\b
 Examples:
+  tamma-ops promote                          on a push to main: sha-<this commit> -> latest
   tamma-ops promote --from sha-1a2b3c4                       latest, on a push to main
   tamma-ops promote --from sha-1a2b3c4 --ref refs/tags/v1.4.2   1.4.2, 1.4 and 1
   tamma-ops promote --from sha-1a2b3c4 --registry 127.0.0.1:5000 --owner acme --json
@@ -34,9 +35,9 @@ Examples:
 @click.option(
     "--from",
     "source_tag",
-    required=True,
     metavar="sha-XXXXXXX",
-    help="The tag pushed by `push --only-sha` (and smoke-tested).",
+    help="The tag pushed by `push --only-sha` (and smoke-tested) "
+    "[default: the plan's sha- tag, that of --sha].",
 )
 @digests_option
 @json_option
@@ -45,7 +46,7 @@ def command(
     plan_options: PlanOptions,
     credentials: Callable[[str], Credentials | None],
     retry: RetryPolicy,
-    source_tag: str,
+    source_tag: str | None,
     digests_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -58,11 +59,12 @@ def command(
     """
     from tamma_ops.commands.publishing import report
     from tamma_ops.plan import plan_for
-    from tamma_ops.publish.promote import check_source_tag, promote
+    from tamma_ops.publish.promote import check_source_tag, promote, sha_tag
     from tamma_ops.registry import RegistryClient
 
     env = os.environ
-    source_tag = check_source_tag(source_tag)
+    if source_tag is not None:
+        check_source_tag(source_tag)
     plan = plan_for(plan_options, env)
     for warning in plan.warnings:
         log.warning(warning)
@@ -71,7 +73,7 @@ def command(
         return
     registry = plan.images[0].repository.partition("/")[0]
     with RegistryClient(registry, credentials(registry), retry=retry) as client:
-        result = promote(plan, source_tag, client)
+        result = promote(plan, source_tag or sha_tag(plan), client)
     for image in result.images:
         log.info(
             "%s: %s now also under %s",
