@@ -1,7 +1,8 @@
 """Every workflow passes actionlint and GitHub's workflow JSON schema, as GitHub would read it.
 
-actionlint also runs shellcheck on each ``run:`` step when shellcheck is on PATH (scripts/provision-engine
-installs it), so a quoting mistake in a step fails here, not on the first push.
+actionlint also runs shellcheck on each ``run:`` step when shellcheck is on PATH
+(scripts/provision-engine installs it), so a quoting mistake in a step fails here, not on the
+first push.
 """
 
 from __future__ import annotations
