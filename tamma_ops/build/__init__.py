@@ -24,8 +24,6 @@ from typing import Any, Literal, Protocol
 
 Backend = Literal["sdk", "buildx"]
 CacheMode = Literal["none", "inline", "registry", "gha"]
-BACKENDS: tuple[Backend, ...] = ("sdk", "buildx")
-CACHE_MODES: tuple[CacheMode, ...] = ("none", "inline", "registry", "gha")
 IMAGE_PLACEHOLDER = "{image}"
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, CacheMode, ImageResult, Reporter
+from tamma_ops.build.blame import base_image_error, failed_base_image
+from tamma_ops.engine import find_image
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
 if TYPE_CHECKING:
@@ -153,10 +155,16 @@ class _BakeLog:
                 log_tail=tuple(self.tail),
             )
         number, image = self.failed
-        step = re.sub(r"^\[[^\]]*\]\s*", "", self._vertices[number][0])
+        vertex = self._vertices[number][0]
         lines = tuple(self._lines[number])
-        tail = "\n".join(f"  {line}" for line in lines)
         name = image or ", ".join(images)
+        base = failed_base_image(vertex, self.error or "")
+        if base is not None:
+            error = re.sub(rf"^#{number} ERROR:\s*", "", lines[-1])
+            rerun = f"`tamma-ops build --backend buildx --images {name}`"
+            return base_image_error(name, base, error, rerun=rerun)
+        step = re.sub(r"^\[[^\]]*\]\s*", "", vertex)
+        tail = "\n".join(f"  {line}" for line in lines)
         return BuildError(
             f"{name} failed at {step}\n{self.error or lines[-1]}\nlast lines of its log:\n{tail}",
             image=name,
@@ -243,21 +251,18 @@ class BakeBuilder:
     def _result(
         self, image: ImagePlan, metadata: Mapping[str, Any], bake_log: _BakeLog, started: float
     ) -> ImageResult:
-        import docker.errors
-
         entry = metadata.get(target_name(image.name)) or {}
         image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if not image_id:
             raise BuildError(f"{image.name}: bake reported no image ID", image=image.name)
-        try:
-            size = self._client.images.get(image_id).attrs.get("Size")
-        except docker.errors.DockerException as exc:
+        found = find_image(self._client, image_id, f"{image.name}: reading the image bake built")
+        if found is None:
             raise EngineError(
-                f"{image.name}: bake built {image_id} but the engine cannot show it: {exc}",
+                f"{image.name}: bake built {image_id} but the engine does not have it",
                 fix="use a builder that loads images into the engine (the docker driver does)",
-            ) from exc
+            )
         seconds = bake_log.last_seen.get(image.name, time.monotonic()) - started
-        return ImageResult(image.name, image_id, image.references, size, seconds)
+        return ImageResult(image.name, image_id, image.references, found.attrs.get("Size"), seconds)
 
     def _run_quietly(self, *args: str) -> str:
         try:
