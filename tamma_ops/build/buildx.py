@@ -158,10 +158,10 @@ class _BakeLog:
         vertex = self._vertices[number][0]
         lines = tuple(self._lines[number])
         name = image or ", ".join(images)
+        rerun = f"`tamma-ops build --backend buildx --images {image or ','.join(images)}`"
         base = failed_base_image(vertex, self.error or "")
         if base is not None:
             error = re.sub(rf"^#{number} ERROR:\s*", "", lines[-1])
-            rerun = f"`tamma-ops build --backend buildx --images {name}`"
             return base_image_error(name, base, error, rerun=rerun)
         step = re.sub(r"^\[[^\]]*\]\s*", "", vertex)
         tail = "\n".join(f"  {line}" for line in lines)
@@ -169,7 +169,7 @@ class _BakeLog:
             f"{name} failed at {step}\n{self.error or lines[-1]}\nlast lines of its log:\n{tail}",
             image=name,
             log_tail=lines,
-            fix=f"fix that step, then rerun `tamma-ops build --backend buildx --images {name}`",
+            fix=f"fix that step, then rerun {rerun}",
         )
 
 

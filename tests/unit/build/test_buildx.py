@@ -163,3 +163,27 @@ def test_a_bake_failure_outside_any_step_keeps_bakes_own_message():
     error = log.failure(["tamma-api"])
     assert 'target "x" not found' in error.message
     assert error.image == "tamma-api"
+
+
+def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
+    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    lines = [
+        "#3 [internal] load metadata for 127.0.0.1:41234/nothing/here:1",
+        "#3 ERROR: 127.0.0.1:41234/nothing/here:1: not found",
+        (
+            "ERROR: failed to solve: failed to create LLB definition: "
+            "127.0.0.1:41234/nothing/here:1: not found"
+        ),
+    ]
+    for line in lines:
+        log.image_of(line)
+    error = log.failure(["tamma-api", "tamma-engine"])
+    assert error.message.startswith(
+        "tamma-api, tamma-engine: the base image 127.0.0.1:41234/nothing/here:1 cannot be pulled "
+        "from the registry 127.0.0.1:41234: 127.0.0.1:41234 has no such image or tag\n"
+        "127.0.0.1:41234/nothing/here:1: not found"
+    )
+    assert "docker login 127.0.0.1:41234" in (error.fix or "")
+    assert (error.fix or "").endswith(
+        "; then rerun `tamma-ops build --backend buildx --images tamma-api,tamma-engine`"
+    )
