@@ -9,6 +9,7 @@ fine; the image, the registry or the way to it is not. Engine 20.10 words those 
     failed to do request: Head "https://no.such.host/v2/...": dial tcp: lookup ...: no such host
     127.0.0.1:5000/x:1: not found
     pulling from host 127.0.0.1:5000 failed with status code [manifests 1]: 401 Unauthorized
+    no active sessions                  (a 401, to a build without a session: the sdk backend's)
 
 ``failed_base_image`` finds the image such a failure is about; ``base_image_error`` names the
 image, its registry, the reason and the fix (network or proxy, ``docker login``, a mirror).
@@ -21,8 +22,14 @@ import re
 from tamma_ops.errors import BuildError
 
 DOCKER_HUB = "docker.io"
-# The frontend's step that resolves a FROM image, with or without buildx's "[internal] " prefix.
-_METADATA_RE = re.compile(r"^(?:\[internal\] )?load metadata for (\S+)$")
+# What BuildKit says when a registry asks for a login and the build has no session to ask for
+# credentials: the sdk backend's builds have none.
+NO_SESSION = "no active sessions"
+# The frontend's step that resolves a FROM image ("[internal] " before it, or bake's
+# "[<target> internal] "), and the step that fetches it (a COPY --from that names no stage names
+# an image too).
+_METADATA_RE = re.compile(r"^(?:\[[^\]]*\] )?load metadata for (\S+)$")
+_FROM_RE = re.compile(r"^(?:\[[^\]]+\] )?FROM (\S+)$")
 _RESOLVE_RE = re.compile(r"failed to resolve source metadata for (\S+?):? ")
 _UNREACHABLE = (
     "connection refused",
@@ -45,7 +52,7 @@ _MISSING_RE = re.compile(r"\b(404|not found|manifest unknown|name unknown)\b")
 def failed_base_image(step: str | None, error: str) -> str | None:
     """The base image a build failed to resolve, or None when the failure is another's."""
     if step is not None:
-        match = _METADATA_RE.match(step)
+        match = _METADATA_RE.match(step) or _FROM_RE.match(step)
         if match is not None:
             return match.group(1)
     match = _RESOLVE_RE.search(error)
@@ -73,6 +80,14 @@ def _reason_and_fix(registry: str, image: str, error: str) -> tuple[str, str]:
             (
                 f"check the network, DNS and proxy settings (HTTPS_PROXY of the Docker engine) for "
                 f"{registry}, {mirror}"
+            ),
+        )
+    if NO_SESSION in text:
+        return (
+            f"{registry} asks for a login, which a build without a session cannot pass on",
+            (
+                f"`docker login {registry}` and `docker pull {image}`, then build again (BuildKit "
+                f"uses the engine's copy), or build with --backend buildx, {mirror}"
             ),
         )
     if _DENIED_RE.search(text):

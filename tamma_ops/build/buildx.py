@@ -198,6 +198,12 @@ class BakeBuilder:
     def build(self, images: Sequence[ImagePlan], repo: Path) -> list[ImageResult]:
         if self._options.cache in EXPORTED_CACHES:
             check_driver(self.driver(), self._options)
+        for ref in dict.fromkeys(
+            ref for image in images for ref in self._options.cache_refs(image.name)
+        ):
+            # The engine answers a malformed reference with 400 (UsageError); whether it has the
+            # image does not matter here, since BuildKit reads the cache from the registry.
+            find_image(self._client, ref, f"--cache-from {ref}")
         definition = bake_definition(images, repo, self._options)
         targets = {target_name(image.name): image.name for image in images}
         with tempfile.TemporaryDirectory(prefix="tamma-ops-bake-") as work:

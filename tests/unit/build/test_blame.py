@@ -23,7 +23,11 @@ UNAUTHORIZED = (
     ("step", "error", "image"),
     [
         ("[internal] load metadata for node:22-alpine", NO_HOST, "node:22-alpine"),
-        ("load metadata for 127.0.0.1:1/nothing/here:1", REFUSED, "127.0.0.1:1/nothing/here:1"),
+        (
+            "[tamma-dashboard internal] load metadata for 127.0.0.1:1/nothing/here:1",
+            REFUSED,
+            "127.0.0.1:1/nothing/here:1",
+        ),
         (
             None,
             (
@@ -32,6 +36,11 @@ UNAUTHORIZED = (
                 "no such host"
             ),
             "mcr.microsoft.com/dotnet/sdk:8.0",
+        ),
+        (
+            "[stage-1 1/2] FROM docker.io/library/build:latest",
+            "failed to load cache key: failed to do request: no such host",
+            "docker.io/library/build:latest",
         ),
         ("[build 3/3] RUN npm ci", "exit code: 1", None),
         (None, "failed to parse Dockerfile", None),
@@ -73,6 +82,12 @@ def test_the_registry_of_an_image(image, registry):
             "127.0.0.1:40123/nothing/here:1: not found",
             "127.0.0.1:40123 has no such image or tag",
             "`docker pull 127.0.0.1:40123/nothing/here:1`",
+        ),
+        (
+            "127.0.0.1:5000/x:1",
+            "no active sessions",
+            "127.0.0.1:5000 asks for a login",
+            "`docker login 127.0.0.1:5000` and `docker pull 127.0.0.1:5000/x:1`",
         ),
         ("x.io/a:1", "something else", "x.io did not give it", "`docker login x.io`"),
     ],
