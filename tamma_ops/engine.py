@@ -140,19 +140,28 @@ def engine_host(env: Mapping[str, str]) -> str:
     return env.get("DOCKER_HOST") or DEFAULT_SOCKET
 
 
+def check_socket(env: Mapping[str, str]) -> None:
+    """Raises EngineError when the engine's Unix socket does not exist; needs no SDK.
+
+    Checked before the SDK sees the socket, too: its failed connection attempts leak the socket
+    object.
+    """
+    host = engine_host(env)
+    socket_path = host.removeprefix("unix://")
+    if host.startswith("unix://") and not Path(socket_path).exists():
+        raise EngineError(
+            f"cannot reach the Docker engine: there is no socket at {socket_path}",
+            fix=START_ENGINE_HINT,
+        )
+
+
 def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerClient:
     """A client that has answered a ping. Raises EngineError with the fix when it cannot."""
     import docker
     import docker.errors
 
     host = engine_host(env)
-    socket_path = host.removeprefix("unix://")
-    # Checked before the SDK sees it: its failed connection attempts leak the socket object.
-    if host.startswith("unix://") and not Path(socket_path).exists():
-        raise EngineError(
-            f"cannot reach the Docker engine: there is no socket at {socket_path}",
-            fix=START_ENGINE_HINT,
-        )
+    check_socket(env)
     try:
         client = docker.from_env(environment=dict(env), timeout=timeout)
     except docker.errors.DockerException as exc:

@@ -17,7 +17,6 @@ This module holds what the backends share: the options, the results and the prog
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -32,7 +31,7 @@ class BuildOptions:
     """How to build; what to build and how to tag it is the plan's business."""
 
     backend: Backend = "sdk"
-    # sdk: images built side by side; None means one per CPU.
+    # sdk: images built side by side; None means all of them (BuildKit schedules their steps).
     parallel: int | None = None
     # References to reuse layers from; "{image}" stands for each image's name.
     cache_from: tuple[str, ...] = ()
@@ -42,8 +41,9 @@ class BuildOptions:
     # Replaces every image's platforms from the manifest when given.
     platforms: tuple[str, ...] = ()
 
-    def workers(self) -> int:
-        return self.parallel or os.cpu_count() or 1
+    def workers(self, images: int) -> int:
+        """Builds to run at once for ``images`` images."""
+        return max(1, min(self.parallel or images, images))
 
     def cache_refs(self, image: str) -> tuple[str, ...]:
         """The --cache-from references of one image, "{image}" replaced by its name."""

@@ -35,8 +35,7 @@ from tamma_ops.engine import find_image
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
 if TYPE_CHECKING:
-    import docker
-
+    from tamma_ops.build.runner import EngineConnection
     from tamma_ops.plan import ImagePlan
 
 log = logging.getLogger(__name__)
@@ -176,12 +175,13 @@ class _BakeLog:
 class BakeBuilder:
     def __init__(
         self,
-        client: docker.DockerClient,
+        engine: EngineConnection,
         options: BuildOptions,
         reporter: Reporter,
         env: Mapping[str, str],
     ) -> None:
-        self._client = client
+        # The engine's client, connecting while bake runs.
+        self._engine = engine
         self._options = options
         self._reporter = reporter
         self._env = dict(env)
@@ -203,7 +203,7 @@ class BakeBuilder:
         ):
             # The engine answers a malformed reference with 400 (UsageError); whether it has the
             # image does not matter here, since BuildKit reads the cache from the registry.
-            find_image(self._client, ref, f"--cache-from {ref}")
+            find_image(self._engine.client(), ref, f"--cache-from {ref}")
         definition = bake_definition(images, repo, self._options)
         targets = {target_name(image.name): image.name for image in images}
         with tempfile.TemporaryDirectory(prefix="tamma-ops-bake-") as work:
@@ -236,6 +236,7 @@ class BakeBuilder:
             errors="replace",
             env=self._env,
         ) as process:
+            self._engine.start()
             try:
                 assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
                 for raw in process.stdout:
@@ -251,6 +252,7 @@ class BakeBuilder:
             self._reporter.finished(name, seconds, ok=status == 0)
         self._reporter.finished(BAKE_TASK, elapsed, ok=status == 0)
         if status != 0:
+            self._engine.client()  # an engine that cannot be reached is the cause to report
             raise bake_log.failure(names)
         return bake_log
 
@@ -261,7 +263,8 @@ class BakeBuilder:
         image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if not image_id:
             raise BuildError(f"{image.name}: bake reported no image ID", image=image.name)
-        found = find_image(self._client, image_id, f"{image.name}: reading the image bake built")
+        what = f"{image.name}: reading the image bake built"
+        found = find_image(self._engine.client(), image_id, what)
         if found is None:
             raise EngineError(
                 f"{image.name}: bake built {image_id} but the engine does not have it",

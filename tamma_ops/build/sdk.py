@@ -5,7 +5,8 @@ endpoint runs BuildKit when asked with ``version=2``: the context travels as the
 with no session, and the engine hands it to BuildKit's Dockerfile frontend as a remote context
 (``request`` makes that request).
 
-Every image is submitted at once, up to ``parallel`` side by side. BuildKit shares the work of
+Every image is submitted at once (or ``parallel`` at a time): BuildKit schedules the steps of all
+the builds in flight by itself, and a cap of our own only delays images. It shares the work of
 builds in flight: when tamma-api and tamma-engine both need the ``deps`` and ``build`` stages of
 docker/Dockerfile.ts, one build runs those steps and the other waits for them and shows them
 CACHED. One build applies every tag and the labels.
@@ -76,7 +77,7 @@ class SdkBuilder:
     def build(self, images: Sequence[ImagePlan]) -> list[ImageResult]:
         """Builds the images side by side; raises the first failure once the others ended."""
         self._cache_sources = self._pull_cache_sources(images)
-        workers = min(self._options.workers(), len(images))
+        workers = self._options.workers(len(images))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-build")
         try:
