@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, CacheMode, ImageResult, Reporter
 from tamma_ops.build.blame import base_image_error, failed_base_image
+from tamma_ops.build.stream import CANCELLED
 from tamma_ops.engine import find_image
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
@@ -122,6 +123,7 @@ class _BakeLog:
         self._lines: dict[str, deque[str]] = {}
         self.last_seen: dict[str, float] = {}
         self.failed: tuple[str, str | None] | None = None
+        self._failed_cancelled = False
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=_TAIL)
 
@@ -139,8 +141,11 @@ class _BakeLog:
             self._vertices[number] = (rest, self._targets.get(match.group(1)) if match else None)
         image = self._vertices[number][1]
         self._lines.setdefault(number, deque(maxlen=_TAIL)).append(line)
-        if rest.startswith("ERROR"):
+        # The first step that failed is the cause: once bake gives up, steps of other images
+        # fail too (their session closed), unless it was one BuildKit cancelled because of it.
+        if rest.startswith("ERROR") and (self.failed is None or self._failed_cancelled):
             self.failed = (number, image)
+            self._failed_cancelled = CANCELLED in rest
         if image is not None:
             self.last_seen[image] = time.monotonic()
         return image

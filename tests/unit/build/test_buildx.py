@@ -187,3 +187,21 @@ def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
     assert (error.fix or "").endswith(
         "; then rerun `tamma-ops build --backend buildx --images tamma-api,tamma-engine`"
     )
+
+
+def test_the_first_step_that_failed_is_the_cause_not_those_failing_after_it():
+    log = _BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
+    lines = [
+        "#4 [tamma-api build 1/3] RUN sleep 5",
+        "#7 [tamma-dashboard internal] load metadata for 127.0.0.1:5/x:1",
+        "#4 ERROR: context canceled",
+        "#7 ERROR: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized",
+        "#10 [tamma-api internal] load build context",
+        '#10 ERROR: rpc error: code = Unavailable desc = connection error: "only one connection"',
+        "ERROR: failed to solve: 401 Unauthorized",
+    ]
+    for line in lines:
+        log.image_of(line)
+    error = log.failure(["tamma-api", "tamma-dashboard"])
+    assert error.image == "tamma-dashboard"
+    assert error.message.startswith("tamma-dashboard: the base image 127.0.0.1:5/x:1 cannot")
