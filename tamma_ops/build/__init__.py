@@ -2,13 +2,15 @@
 
 The modules, each owning one thing:
 
-- ``runner``: the entry point; checks the input before anything is built, picks a backend.
+- ``runner``: the entry point; checks the input before anything is built, picks a backend,
+  connects to the engine while the build starts.
 - ``sdk``: the default backend, the engine's BuildKit through the Docker SDK's low-level API.
 - ``request``: one build request to the engine's BuildKit, closed again on Ctrl-C.
 - ``stream``: one image's BuildKit build stream: buildx-like progress lines, image ID, error.
 - ``trace``: BuildKit's progress messages, decoded from protobuf.
 - ``context``: what each image sends: one context tar per directory and run, its Dockerfile.
 - ``buildx``: ``docker buildx bake`` with a generated definition (BuildKit, cache export).
+- ``blame``: what a failed build blames when the Dockerfile is fine (a base image out of reach).
 - ``ignore``: .dockerignore rules, matched as BuildKit matches them.
 - ``dockerfile``: the stages of a Dockerfile, to check a target before building.
 
