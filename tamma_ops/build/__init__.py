@@ -10,6 +10,7 @@ The modules, each owning one thing:
 - ``trace``: BuildKit's progress messages, decoded from protobuf.
 - ``context``: what each image sends: one context tar per directory and run, its Dockerfile.
 - ``buildx``: ``docker buildx bake`` with a generated definition (BuildKit, cache export).
+- ``bakelog``: bake's plain progress: which image each line is about, the step that failed.
 - ``blame``: what a failed build blames when the Dockerfile is fine (a base image out of reach).
 - ``ignore``: .dockerignore rules, matched as BuildKit matches them.
 - ``dockerfile``: the stages of a Dockerfile, to check a target before building.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tamma_ops.build import BuildOptions
-from tamma_ops.build.buildx import _BakeLog, bake_definition, cache_specs, check_driver, target_name
+from tamma_ops.build.bakelog import BakeLog
+from tamma_ops.build.buildx import bake_definition, cache_specs, check_driver, target_name
 from tamma_ops.errors import UsageError
 from tests.unit.build.support import EXAMPLE, example_plan
 
@@ -133,7 +134,7 @@ ERROR: failed to solve: executor failed running [/bin/sh -c echo boom && false]:
 
 
 def test_bake_lines_are_attributed_to_their_image():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
     images = [log.image_of(line) for line in BAKE_FAILURE.splitlines()]
     assert images[:6] == [
         None,
@@ -147,7 +148,7 @@ def test_bake_lines_are_attributed_to_their_image():
 
 
 def test_a_bake_failure_names_the_image_and_the_step():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
     for line in BAKE_FAILURE.splitlines():
         log.image_of(line)
     error = log.failure(["tamma-api", "tamma-engine"])
@@ -158,7 +159,7 @@ def test_a_bake_failure_names_the_image_and_the_step():
 
 
 def test_a_bake_failure_outside_any_step_keeps_bakes_own_message():
-    log = _BakeLog({"tamma-api": "tamma-api"})
+    log = BakeLog({"tamma-api": "tamma-api"})
     log.image_of('ERROR: target "x" not found')
     error = log.failure(["tamma-api"])
     assert 'target "x" not found' in error.message
@@ -166,7 +167,7 @@ def test_a_bake_failure_outside_any_step_keeps_bakes_own_message():
 
 
 def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
     lines = [
         "#3 [internal] load metadata for 127.0.0.1:41234/nothing/here:1",
         "#3 ERROR: 127.0.0.1:41234/nothing/here:1: not found",
@@ -190,7 +191,7 @@ def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
 
 
 def test_the_first_step_that_failed_is_the_cause_not_those_failing_after_it():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
     lines = [
         "#4 [tamma-api build 1/3] RUN sleep 5",
         "#7 [tamma-dashboard internal] load metadata for 127.0.0.1:5/x:1",
