@@ -2,7 +2,8 @@
 
 bake numbers every step (``#7 [tamma-api build 2/3] RUN ...``) and names the target in front of
 the stage; a step that fails ends with ``#7 ERROR: ...`` and bake's own ``ERROR: ...`` line. The
-first step that failed is the cause: once bake gives up, steps of other images fail too.
+first step that failed is the cause: once bake gives up, steps of other images fail too. A
+cache source that cannot be imported fails a step of its own, and bake goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from tamma_ops.build.stream import CANCELLED
 from tamma_ops.errors import BuildError
 
 _TAIL = 10
+# A cache source that cannot be read is a warning: bake builds on without it.
+CACHE_IMPORT = "importing cache manifest from "
 _VERTEX_RE = re.compile(r"^#(\d+) (.*)$")
 _NAME_RE = re.compile(r"^\[([^\]\s]+)[\]\s]")
 
@@ -30,7 +33,7 @@ class BakeLog:
         self._lines: dict[str, deque[str]] = {}
         self.last_seen: dict[str, float] = {}
         self.failed: tuple[str, str | None] | None = None
-        self._failed_cancelled = False
+        self._cancelled = False
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=_TAIL)
 
@@ -50,9 +53,10 @@ class BakeLog:
         self._lines.setdefault(number, deque(maxlen=_TAIL)).append(line)
         # The first step that failed is the cause: once bake gives up, steps of other images
         # fail too (their session closed), unless it was one BuildKit cancelled because of it.
-        if rest.startswith("ERROR") and (self.failed is None or self._failed_cancelled):
+        ignored = self._vertices[number][0].startswith(CACHE_IMPORT)
+        if rest.startswith("ERROR") and not ignored and (self.failed is None or self._cancelled):
             self.failed = (number, image)
-            self._failed_cancelled = CANCELLED in rest
+            self._cancelled = CANCELLED in rest
         if image is not None:
             self.last_seen[image] = time.monotonic()
         return image

@@ -190,9 +190,11 @@ def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
     )
 
 
-def test_the_first_step_that_failed_is_the_cause_not_those_failing_after_it():
+def test_the_first_step_that_failed_is_the_cause_not_a_cache_source_nor_those_after_it():
     log = BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
     lines = [
+        "#3 importing cache manifest from 127.0.0.1:1/x:1",
+        '#3 ERROR: failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/1"',
         "#4 [tamma-api build 1/3] RUN sleep 5",
         "#7 [tamma-dashboard internal] load metadata for 127.0.0.1:5/x:1",
         "#4 ERROR: context canceled",
