@@ -11,7 +11,6 @@ import io
 import json
 import tarfile
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,9 +156,14 @@ class FakeApi:
         self,
         streams: dict[str, list[dict[str, Any]]],
         pullable: set[str],
+        *,
         malformed: set[str] | None = None,
         unreachable: set[str] | None = None,
+        together: int | None = None,
     ) -> None:
+        # Builds that must all be streaming before any of them goes on.
+        self.together = threading.Barrier(together) if together else None
+        self.together_timeout = 10.0
         self.streams = streams
         self.pullable = pullable
         self.malformed = malformed or set()
@@ -205,7 +209,13 @@ class FakeApi:
         assert decode
         with self.lock:
             self.events.append(("start", response.name))
-        time.sleep(0.02)
+        if self.together is not None:
+            try:
+                self.together.wait(timeout=self.together_timeout)
+            except threading.BrokenBarrierError:
+                raise requests.exceptions.ConnectionError(
+                    "the builds never ran side by side"
+                ) from None
         for chunk in response.chunks:
             if "raise" in chunk:  # what the SDK raises mid-stream
                 raise chunk["raise"]
@@ -234,12 +244,20 @@ class FakeClient:
     def __init__(
         self,
         streams: dict[str, list[dict[str, Any]]] | None = None,
+        *,
         pullable: set[str] | None = None,
         local: set[str] | None = None,
         malformed: set[str] | None = None,
         unreachable: set[str] | None = None,
+        together: int | None = None,
     ) -> None:
-        self.api = FakeApi(streams or {}, pullable or set(), malformed, unreachable)
+        self.api = FakeApi(
+            streams or {},
+            pullable or set(),
+            malformed=malformed,
+            unreachable=unreachable,
+            together=together,
+        )
         # What the engine has once the pullable images are pulled.
         self.images = FakeImages(self.api.pullable | (local or set()), self.api.malformed)
 

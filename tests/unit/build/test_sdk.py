@@ -108,15 +108,21 @@ def test_build_args_of_the_manifest_win_over_the_defaults():
     assert client.api.builds[0]["buildargs"]["A"] == "b"
 
 
-def test_images_build_side_by_side_without_waiting_for_each_other(plan):
-    client = FakeClient()
-    build(plan, client, BuildOptions(parallel=5))
-    events = client.api.events
-    # Every build started before the first one ended: nothing gates tamma-engine behind tamma-api.
-    first_end = next(index for index, event in enumerate(events) if event[0] == "end")
-    assert {name for kind, name in events[:first_end] if kind == "start"} == {
-        image.name for image in plan.images
-    }
+def test_by_default_every_image_builds_at_once_without_waiting_for_the_others(plan):
+    # Each build's stream waits until all five are streaming: if any build waited for another
+    # (a cap on builds, a gate between images), the wait would time out and the build fail.
+    client = FakeClient(together=len(plan.images))
+    results, _ = build(plan, client, BuildOptions())
+    assert len(results) == len(plan.images)
+    starts = {name for kind, name in client.api.events if kind == "start"}
+    assert starts == {image.name for image in plan.images}
+
+
+def test_parallel_caps_the_builds_at_once(plan):
+    client = FakeClient(together=3)
+    client.api.together_timeout = 0.5  # two of three arrive, the third never does
+    with pytest.raises(EngineError, match="the builds never ran side by side"):
+        build(plan, client, BuildOptions(parallel=2))
 
 
 def test_a_failure_names_the_image_the_step_and_the_last_lines():
