@@ -2,8 +2,9 @@
 
 bake numbers every step (``#7 [tamma-api build 2/3] RUN ...``) and names the target in front of
 the stage; a step that fails ends with ``#7 ERROR: ...`` and bake's own ``ERROR: ...`` line. The
-first step that failed is the cause: once bake gives up, steps of other images fail too. A
-cache source that cannot be imported fails a step of its own, and bake goes on.
+cause is the step whose error bake ends with: once bake gives up, steps of other images fail
+too, in any order. A cache source that cannot be imported fails a step of its own, and bake goes
+on.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ class BakeLog:
         self._vertices: dict[str, tuple[str, str | None]] = {}  # number -> (name, image)
         self._lines: dict[str, deque[str]] = {}
         self.last_seen: dict[str, float] = {}
-        self.failed: tuple[str, str | None] | None = None
-        self._cancelled = False
+        self._failures: list[tuple[str, str]] = []  # (number, error) of each step that failed
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=_TAIL)
 
@@ -51,15 +51,25 @@ class BakeLog:
             self._vertices[number] = (rest, self._targets.get(match.group(1)) if match else None)
         image = self._vertices[number][1]
         self._lines.setdefault(number, deque(maxlen=_TAIL)).append(line)
-        # The first step that failed is the cause: once bake gives up, steps of other images
-        # fail too (their session closed), unless it was one BuildKit cancelled because of it.
-        ignored = self._vertices[number][0].startswith(CACHE_IMPORT)
-        if rest.startswith("ERROR") and not ignored and (self.failed is None or self._cancelled):
-            self.failed = (number, image)
-            self._cancelled = CANCELLED in rest
+        if rest.startswith("ERROR: ") and not self._vertices[number][0].startswith(CACHE_IMPORT):
+            self._failures.append((number, rest.removeprefix("ERROR: ")))
         if image is not None:
             self.last_seen[image] = time.monotonic()
         return image
+
+    @property
+    def failed(self) -> tuple[str, str | None] | None:
+        """(number, image) of the step whose error bake ended with; else the first that failed.
+
+        Once bake gives up, steps of other images fail too (their session closes, or BuildKit
+        cancels them), sometimes before the cause is printed.
+        """
+        if not self._failures:
+            return None
+        causes = [number for number, error in self._failures if error in (self.error or "")]
+        causes += [number for number, error in self._failures if CANCELLED not in error]
+        number = (causes or [self._failures[0][0]])[0]
+        return number, self._vertices[number][1]
 
     def failure(self, images: Sequence[str]) -> BuildError:
         if self.failed is None:

@@ -190,7 +190,7 @@ def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
     )
 
 
-def test_the_first_step_that_failed_is_the_cause_not_a_cache_source_nor_those_after_it():
+def test_the_cause_is_the_step_bake_ends_with_not_a_cache_source_nor_the_others():
     log = BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
     lines = [
         "#3 importing cache manifest from 127.0.0.1:1/x:1",
@@ -198,10 +198,13 @@ def test_the_first_step_that_failed_is_the_cause_not_a_cache_source_nor_those_af
         "#4 [tamma-api build 1/3] RUN sleep 5",
         "#7 [tamma-dashboard internal] load metadata for 127.0.0.1:5/x:1",
         "#4 ERROR: context canceled",
-        "#7 ERROR: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized",
         "#10 [tamma-api internal] load build context",
-        '#10 ERROR: rpc error: code = Unavailable desc = connection error: "only one connection"',
-        "ERROR: failed to solve: 401 Unauthorized",
+        "#10 ERROR: rpc error: code = Unavailable desc = transport is closing",
+        "#7 ERROR: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized",
+        (
+            "ERROR: failed to solve: rpc error: code = Unknown desc = failed to create LLB "
+            "definition: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized"
+        ),
     ]
     for line in lines:
         log.image_of(line)
