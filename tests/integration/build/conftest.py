@@ -114,10 +114,14 @@ def image_content(client: docker.DockerClient, reference: str) -> dict[str, Any]
     """The image's config without BuildKit's inline cache metadata: its layers and settings.
 
     BuildKit v0.8 orders that metadata differently from one build to the next, so two builds of
-    the same content with inline cache differ in their image IDs, and only there.
+    the same content with inline cache differ in their image IDs, and only there. The time of
+    each history entry is left out too: a step that two images share may come back from either
+    image's inline cache, with the time it has there.
     """
     config = image_config(client, reference)
     config.pop(INLINE_CACHE_KEY, None)
+    for entry in config.get("history", []):
+        entry.pop("created", None)
     return config
 
 
@@ -131,10 +135,15 @@ def mark_every_stage(dockerfile: Path, marker: str) -> None:
     """Makes every stage of ``dockerfile`` start with a step that names ``marker``.
 
     Every BuildKit record the builds of that Dockerfile make then descends from a record whose
-    description holds the marker: ``build_records`` finds them, and nobody else's.
+    description holds the marker: ``build_records`` finds them, and nobody else's. The step
+    differs from stage to stage, so that stages share no step they did not share before.
     """
+    stages = iter(range(1, 1000))
     text = re.sub(
-        r"^(FROM .*)$", rf"\1\nRUN echo {marker}", dockerfile.read_text(), flags=re.MULTILINE
+        r"^(FROM .*)$",
+        lambda match: f"{match.group(1)}\nRUN echo {marker} {dockerfile.name} {next(stages)}",
+        dockerfile.read_text(),
+        flags=re.MULTILINE,
     )
     dockerfile.write_text(text)
 
