@@ -86,10 +86,9 @@ def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
         assert processes_with(marker), "the step should be running"
         in_use = [record for record in build_records(docker_client, marker) if record["InUse"]]
         assert in_use, "the running step should hold a BuildKit record"
-        interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
+        # The step sleeps 120 s: a build that ran on would not end within the wait.
         status = process.wait(timeout=30)
-        elapsed = time.monotonic() - interrupted
     finally:
         if process.poll() is None:
             process.kill()
@@ -98,7 +97,6 @@ def test_ctrl_c_stops_the_build_and_leaves_nothing_running(
         assert process.stderr is not None
         process.stderr.close()
     assert status == 130
-    assert elapsed < 15
 
     def running():
         """The step's processes, and the BuildKit records of the build still in use."""
