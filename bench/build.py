@@ -13,7 +13,11 @@ Each side builds in its own sandbox: a copy of the example whose FROM lines name
 children of the ``tamma-offline/*`` bases (one LABEL more, so a new image ID). Nothing built
 before can be a cache hit; a sandbox's images are tagged under owners of its own and removed
 with its bases afterwards. The ``tamma-offline/*`` images are never removed. BuildKit's cache is
-pruned (``docker builder prune -af``) before each cold build and at the end.
+never pruned: the engine is shared, and a new base already makes every step new. The records the
+bench leaves are BuildKit's garbage collection's.
+
+Targets: the sdk backend at most as long as bake; the buildx backend at most 0.05 s longer than
+the bake it runs.
 """
 
 from __future__ import annotations
@@ -50,7 +54,9 @@ BIG_FILES = 100_000
 # Labels carry the commit time; a fixed one keeps a rebuild's labels, hence its cache, stable.
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
 SIDES = ("sdk", "buildx", "bake")
-TARGETS = {"cold": 1.2, "no change": 1.0, "big ignored context": 1.5}
+SCENARIOS = ("cold", "no change", "big ignored context")
+SDK_TARGET = 1.0  # sdk / bake
+BUILDX_TARGET = 0.05  # buildx - bake, seconds
 _FROM_RE = re.compile(r"^(FROM\s+(?:--\S+\s+)*)(tamma-offline/)(\S+)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -148,10 +154,6 @@ def _timed(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _prune_buildkit() -> None:
-    subprocess.run(["docker", "builder", "prune", "-af"], check=True, stdout=subprocess.DEVNULL)
-
-
 @contextmanager
 def _sandbox(client: docker.DockerClient, *, big: bool = False) -> Iterator[Sandbox]:
     sandbox = Sandbox(client, big=big)
@@ -162,7 +164,7 @@ def _sandbox(client: docker.DockerClient, *, big: bool = False) -> Iterator[Sand
 
 
 def measure(client: docker.DockerClient, runs: int) -> dict[str, dict[str, list[float]]]:
-    times: dict[str, dict[str, list[float]]] = {scenario: {} for scenario in TARGETS}
+    times: dict[str, dict[str, list[float]]] = {scenario: {} for scenario in SCENARIOS}
 
     def record(scenario: str, side: str, seconds: float) -> None:
         times[scenario].setdefault(side, []).append(seconds)
@@ -170,7 +172,6 @@ def measure(client: docker.DockerClient, runs: int) -> dict[str, dict[str, list[
     for run in range(runs):
         for side in SIDES:
             with _sandbox(client) as sandbox:
-                _prune_buildkit()
                 record("cold", side, _timed(sandbox.command(side)))
                 record("no change", side, _timed(sandbox.command(side)))
             print(f"  run {run + 1}/{runs} {side}: cold and no change done", flush=True)
@@ -232,22 +233,29 @@ def _context_preparation(repo: Path, node_modules: str | None) -> tuple[float, f
 
 def report(times: dict[str, dict[str, list[float]]], runs: int) -> str:
     header = f"{'scenario':<22}{'sdk':>9}{'buildx':>9}{'bake':>9}{'sdk/bake':>10}"
-    header += f"{'buildx/bake':>13}{'target':>8}"
-    lines = [f"median of {runs} runs; ratio = side / bake", header]
-    for scenario, target in TARGETS.items():
+    header += f"{'buildx-bake':>13}{'met':>10}"
+    targets = f"targets: sdk/bake <= {SDK_TARGET}x, buildx-bake <= {BUILDX_TARGET:.2f}s"
+    lines = [f"median of {runs} runs; {targets}; met: sdk/buildx", header]
+    for scenario in SCENARIOS:
         median = {side: statistics.median(times[scenario][side]) for side in SIDES}
+        ratio = median["sdk"] / median["bake"]
+        extra = median["buildx"] - median["bake"]
+        met = f"{_yes(ratio <= SDK_TARGET)}/{_yes(extra <= BUILDX_TARGET)}"
         lines.append(
             f"{scenario:<22}"
             + "".join(f"{median[side]:>8.2f}s" for side in SIDES)
-            + f"{median['sdk'] / median['bake']:>9.2f}x{median['buildx'] / median['bake']:>12.2f}x"
-            + f"{'≤' + str(target) + 'x':>8}"
+            + f"{ratio:>9.2f}x{extra:>+12.2f}s{met:>10}"
         )
     lines.append("every sample (s):")
-    for scenario in TARGETS:
+    for scenario in SCENARIOS:
         for side in SIDES:
             samples = " ".join(f"{sample:.2f}" for sample in times[scenario][side])
             lines.append(f"  {scenario:<22}{side:<8}{samples}")
     return "\n".join(lines)
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "no"
 
 
 def main() -> None:
@@ -256,7 +264,6 @@ def main() -> None:
     try:
         times = measure(client, runs)
     finally:
-        _prune_buildkit()
         client.close()
     print(report(times, runs))
 

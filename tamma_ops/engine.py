@@ -7,6 +7,9 @@ refused connection, a timeout) becomes an ``EngineError``. Errors that arrive *i
 (a build's or a push's ``errorDetail``) are not exceptions; the module reading the stream turns
 them into its own error.
 
+Two helpers answer the questions that other modules would otherwise ask by catching SDK
+exceptions themselves: ``find_image`` (is it here?) and ``pull`` (could a registry give it?).
+
 The SDK is imported on first use, so commands that never touch Docker start fast.
 """
 
@@ -23,7 +26,9 @@ from tamma_ops.errors import EngineError, TammaOpsError, UsageError
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.images import Image
 
+HTTP_BAD_REQUEST = 400
 # Engine 20.10 (Debian 12's docker.io) speaks 1.41; everything tamma-ops uses exists there.
 MIN_API_VERSION = (1, 41)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -47,12 +52,18 @@ def docker_message(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def docker_errors(
-    what: str, *, refused: Callable[[str], TammaOpsError] = UsageError
+    what: str,
+    *,
+    refused: Callable[[str], TammaOpsError] = UsageError,
+    remote: Callable[[str], TammaOpsError] | None = None,
 ) -> Iterator[None]:
     """Translates what the Docker SDK raises inside the block; ``what`` names the work.
 
     ``refused`` makes the error for a request the engine turned down as the caller's fault
     (HTTP 4xx: a malformed reference, a missing image); a ``UsageError`` by default.
+    ``remote`` is for requests the engine forwards to a registry (a pull, a push): every answer
+    but a malformed request (400) is then the registry's (unreachable, 401, not found), and
+    becomes ``remote``'s error rather than the engine's.
     """
     import docker.errors
     import requests
@@ -61,6 +72,8 @@ def docker_errors(
     try:
         yield
     except docker.errors.APIError as exc:
+        if remote is not None and exc.status_code != HTTP_BAD_REQUEST:
+            raise remote(f"{what}: {docker_message(exc)}") from exc
         if exc.is_client_error():
             raise refused(f"{what}: the engine refused it: {docker_message(exc)}") from exc
         raise EngineError(
@@ -75,6 +88,45 @@ def docker_errors(
             f"{what}: the connection to the Docker engine failed: {docker_message(exc)}",
             fix=DOCTOR_FIX,
         ) from exc
+
+
+class _RegistryAnswerError(TammaOpsError):
+    """What a registry said through the engine; ``pull`` returns it as text."""
+
+
+def find_image(client: docker.DockerClient, reference: str, what: str) -> Image | None:
+    """The engine's image ``reference`` (a name or an ID), or None when it has none.
+
+    A malformed reference is the caller's ``UsageError``.
+    """
+    import docker.errors
+
+    with docker_errors(what):
+        try:
+            return client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return None
+
+
+def pull(client: docker.DockerClient, reference: str, what: str) -> str | None:
+    """Pulls ``reference``; None when done, else why the registry could not give it.
+
+    An unreachable registry, a refused login or a missing tag is the registry's answer, returned
+    for the caller to report; a malformed reference raises ``UsageError``, and an engine that
+    cannot be reached ``EngineError``.
+    """
+    from docker.utils import parse_repository_tag
+
+    repository, tag = parse_repository_tag(reference)
+    try:
+        with docker_errors(what, remote=_RegistryAnswerError):
+            chunks = client.api.pull(repository, tag=tag or "latest", stream=True, decode=True)
+            for chunk in chunks:
+                if "error" in chunk:
+                    return str(chunk["error"]).strip()
+    except _RegistryAnswerError as exc:
+        return exc.message.removeprefix(f"{what}: ")
+    return None
 
 
 @dataclass(frozen=True)
@@ -94,14 +146,14 @@ def engine_host(env: Mapping[str, str]) -> str:
     return env.get("DOCKER_HOST") or DEFAULT_SOCKET
 
 
-def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerClient:
-    """A client that has answered a ping. Raises EngineError with the fix when it cannot."""
-    import docker
-    import docker.errors
+def check_socket(env: Mapping[str, str]) -> None:
+    """Raises EngineError when the engine's Unix socket is missing or not ours to use; no SDK.
 
+    Checked before the SDK sees the socket, too: its failed connection attempts leak the socket
+    object.
+    """
     host = engine_host(env)
     socket_path = host.removeprefix("unix://")
-    # Checked before the SDK sees it: its failed connection attempts leak the socket object.
     if host.startswith("unix://") and not Path(socket_path).exists():
         raise EngineError(
             f"cannot reach the Docker engine: there is no socket at {socket_path}",
@@ -113,6 +165,15 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
             f"cannot use the Docker engine: permission denied on its socket {socket_path}",
             fix=SOCKET_PERMISSION_FIX,
         )
+
+
+def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerClient:
+    """A client that has answered a ping. Raises EngineError with the fix when it cannot."""
+    import docker
+    import docker.errors
+
+    host = engine_host(env)
+    check_socket(env)
     try:
         client = docker.from_env(environment=dict(env), timeout=timeout)
     except docker.errors.DockerException as exc:

@@ -2,13 +2,16 @@
 
 The modules, each owning one thing:
 
-- ``runner``: the entry point; checks the input before anything is built, picks a backend.
+- ``runner``: the entry point; checks the input before anything is built, picks a backend,
+  connects to the engine while the build starts.
 - ``sdk``: the default backend, the engine's BuildKit through the Docker SDK's low-level API.
 - ``request``: one build request to the engine's BuildKit, closed again on Ctrl-C.
 - ``stream``: one image's BuildKit build stream: buildx-like progress lines, image ID, error.
 - ``trace``: BuildKit's progress messages, decoded from protobuf.
 - ``context``: what each image sends: one context tar per directory and run, its Dockerfile.
 - ``buildx``: ``docker buildx bake`` with a generated definition (BuildKit, cache export).
+- ``bakelog``: bake's plain progress: which image each line is about, the step that failed.
+- ``blame``: what a failed build blames when the Dockerfile is fine (a base image out of reach).
 - ``ignore``: .dockerignore rules, matched as BuildKit matches them.
 - ``dockerfile``: the stages of a Dockerfile, to check a target before building.
 
@@ -17,15 +20,12 @@ This module holds what the backends share: the options, the results and the prog
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 Backend = Literal["sdk", "buildx"]
 CacheMode = Literal["none", "inline", "registry", "gha"]
-BACKENDS: tuple[Backend, ...] = ("sdk", "buildx")
-CACHE_MODES: tuple[CacheMode, ...] = ("none", "inline", "registry", "gha")
 IMAGE_PLACEHOLDER = "{image}"
 
 
@@ -34,7 +34,7 @@ class BuildOptions:
     """How to build; what to build and how to tag it is the plan's business."""
 
     backend: Backend = "sdk"
-    # sdk: images built side by side; None means one per CPU.
+    # sdk: images built side by side; None means all of them (BuildKit schedules their steps).
     parallel: int | None = None
     # References to reuse layers from; "{image}" stands for each image's name.
     cache_from: tuple[str, ...] = ()
@@ -44,8 +44,9 @@ class BuildOptions:
     # Replaces every image's platforms from the manifest when given.
     platforms: tuple[str, ...] = ()
 
-    def workers(self) -> int:
-        return self.parallel or os.cpu_count() or 1
+    def workers(self, images: int) -> int:
+        """Builds to run at once for ``images`` images."""
+        return max(1, min(self.parallel or images, images))
 
     def cache_refs(self, image: str) -> tuple[str, ...]:
         """The --cache-from references of one image, "{image}" replaced by its name."""

@@ -24,17 +24,17 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, CacheMode, ImageResult, Reporter
+from tamma_ops.build.bakelog import BakeLog
+from tamma_ops.engine import find_image
 from tamma_ops.errors import BuildError, EngineError, UsageError
 
 if TYPE_CHECKING:
-    import docker
-
+    from tamma_ops.build.runner import EngineConnection
     from tamma_ops.plan import ImagePlan
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,6 @@ CONTAINER_BUILDER_FIX = (
 # The caches BuildKit exports to somewhere outside the image; the docker driver cannot.
 EXPORTED_CACHES = ("registry", "gha")
 _STOP_SECONDS = 10
-_TAIL = 10
-_VERTEX_RE = re.compile(r"^#(\d+) (.*)$")
-_NAME_RE = re.compile(r"^\[([^\]\s]+)[\]\s]")
 _DRIVER_RE = re.compile(r"^Driver:\s*(\S+)", re.MULTILINE)
 
 
@@ -112,68 +109,16 @@ def check_driver(driver: str, options: BuildOptions) -> None:
         )
 
 
-class _BakeLog:
-    """Reads bake's plain progress: which image each line is about, and the failing step."""
-
-    def __init__(self, targets: Mapping[str, str]) -> None:
-        self._targets = targets  # bake target -> image name
-        self._vertices: dict[str, tuple[str, str | None]] = {}  # number -> (name, image)
-        self._lines: dict[str, deque[str]] = {}
-        self.last_seen: dict[str, float] = {}
-        self.failed: tuple[str, str | None] | None = None
-        self.error: str | None = None
-        self.tail: deque[str] = deque(maxlen=_TAIL)
-
-    def image_of(self, line: str) -> str | None:
-        """The image a line belongs to (None when it is bake's own), noting errors on the way."""
-        self.tail.append(line)
-        if line.startswith("ERROR: "):
-            self.error = line.removeprefix("ERROR: ")
-        vertex = _VERTEX_RE.match(line)
-        if vertex is None:
-            return None
-        number, rest = vertex.groups()
-        if number not in self._vertices:
-            match = _NAME_RE.match(rest)
-            self._vertices[number] = (rest, self._targets.get(match.group(1)) if match else None)
-        image = self._vertices[number][1]
-        self._lines.setdefault(number, deque(maxlen=_TAIL)).append(line)
-        if rest.startswith("ERROR"):
-            self.failed = (number, image)
-        if image is not None:
-            self.last_seen[image] = time.monotonic()
-        return image
-
-    def failure(self, images: Sequence[str]) -> BuildError:
-        if self.failed is None:
-            tail = "\n".join(f"  {line}" for line in self.tail)
-            return BuildError(
-                f"docker buildx bake failed: {self.error or 'see its output above'}\n{tail}",
-                image=", ".join(images),
-                log_tail=tuple(self.tail),
-            )
-        number, image = self.failed
-        step = re.sub(r"^\[[^\]]*\]\s*", "", self._vertices[number][0])
-        lines = tuple(self._lines[number])
-        tail = "\n".join(f"  {line}" for line in lines)
-        name = image or ", ".join(images)
-        return BuildError(
-            f"{name} failed at {step}\n{self.error or lines[-1]}\nlast lines of its log:\n{tail}",
-            image=name,
-            log_tail=lines,
-            fix=f"fix that step, then rerun `tamma-ops build --backend buildx --images {name}`",
-        )
-
-
 class BakeBuilder:
     def __init__(
         self,
-        client: docker.DockerClient,
+        engine: EngineConnection,
         options: BuildOptions,
         reporter: Reporter,
         env: Mapping[str, str],
     ) -> None:
-        self._client = client
+        # The engine's client, connecting while bake runs.
+        self._engine = engine
         self._options = options
         self._reporter = reporter
         self._env = dict(env)
@@ -190,6 +135,12 @@ class BakeBuilder:
     def build(self, images: Sequence[ImagePlan], repo: Path) -> list[ImageResult]:
         if self._options.cache in EXPORTED_CACHES:
             check_driver(self.driver(), self._options)
+        for ref in dict.fromkeys(
+            ref for image in images for ref in self._options.cache_refs(image.name)
+        ):
+            # The engine answers a malformed reference with 400 (UsageError); whether it has the
+            # image does not matter here, since BuildKit reads the cache from the registry.
+            find_image(self._engine.client(), ref, f"--cache-from {ref}")
         definition = bake_definition(images, repo, self._options)
         targets = {target_name(image.name): image.name for image in images}
         with tempfile.TemporaryDirectory(prefix="tamma-ops-bake-") as work:
@@ -202,7 +153,7 @@ class BakeBuilder:
 
     def _bake(
         self, bake_file: Path, metadata_file: Path, targets: Mapping[str, str], started: float
-    ) -> _BakeLog:
+    ) -> BakeLog:
         command = [
             self._docker, "buildx", "bake", "--file", str(bake_file),
             "--metadata-file", str(metadata_file), "--progress", "plain",
@@ -210,7 +161,7 @@ class BakeBuilder:
         if self._options.no_cache:
             command.append("--no-cache")
         names = list(targets.values())
-        bake_log = _BakeLog(targets)
+        bake_log = BakeLog(targets)
         for name in (BAKE_TASK, *names):
             self._reporter.started(name)
         with subprocess.Popen(
@@ -222,6 +173,7 @@ class BakeBuilder:
             errors="replace",
             env=self._env,
         ) as process:
+            self._engine.start()
             try:
                 assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
                 for raw in process.stdout:
@@ -237,27 +189,26 @@ class BakeBuilder:
             self._reporter.finished(name, seconds, ok=status == 0)
         self._reporter.finished(BAKE_TASK, elapsed, ok=status == 0)
         if status != 0:
+            self._engine.client()  # an engine that cannot be reached is the cause to report
             raise bake_log.failure(names)
         return bake_log
 
     def _result(
-        self, image: ImagePlan, metadata: Mapping[str, Any], bake_log: _BakeLog, started: float
+        self, image: ImagePlan, metadata: Mapping[str, Any], bake_log: BakeLog, started: float
     ) -> ImageResult:
-        import docker.errors
-
         entry = metadata.get(target_name(image.name)) or {}
         image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if not image_id:
             raise BuildError(f"{image.name}: bake reported no image ID", image=image.name)
-        try:
-            size = self._client.images.get(image_id).attrs.get("Size")
-        except docker.errors.DockerException as exc:
+        what = f"{image.name}: reading the image bake built"
+        found = find_image(self._engine.client(), image_id, what)
+        if found is None:
             raise EngineError(
-                f"{image.name}: bake built {image_id} but the engine cannot show it: {exc}",
+                f"{image.name}: bake built {image_id} but the engine does not have it",
                 fix="use a builder that loads images into the engine (the docker driver does)",
-            ) from exc
+            )
         seconds = bake_log.last_seen.get(image.name, time.monotonic()) - started
-        return ImageResult(image.name, image_id, image.references, size, seconds)
+        return ImageResult(image.name, image_id, image.references, found.attrs.get("Size"), seconds)
 
     def _run_quietly(self, *args: str) -> str:
         try:

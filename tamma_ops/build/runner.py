@@ -3,21 +3,28 @@
 Everything that can be checked without the engine is checked first, for every image, so a bad
 path or target exits 2 before anything is built and names every problem at once. An engine
 that cannot be reached exits 3 after that.
+
+The connection to the engine is made in a thread of its own while the build gets going (the
+context tars; bake), since importing the Docker SDK and the first ping take about as long.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tamma_ops.build import BuildOptions, BuildResult, Reporter, in_plan_order
 from tamma_ops.build.dockerfile import check_target, read_stages
-from tamma_ops.engine import client_session
+from tamma_ops.engine import check_socket, open_client
 from tamma_ops.errors import UsageError
 
 if TYPE_CHECKING:
+    import docker
+
     from tamma_ops.plan import ImagePlan, Plan
 
 # Through the engine's API, BuildKit exports no cache but the one inside the image.
@@ -72,6 +79,44 @@ def check_inputs(plan: Plan, repo: Path, options: BuildOptions) -> None:
         raise UsageError(f"nothing was built:\n  {listing}", fix=MANIFEST_FIX)
 
 
+class EngineConnection:
+    """The engine's client, connected in a thread once ``start`` is called.
+
+    Importing the SDK holds the interpreter as much as any other Python work, so the thread is
+    started when the main one is about to wait (for bake, for a build). ``client()`` starts it if
+    needed, waits for it, and raises the EngineError of an engine that cannot be reached.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        check_socket(env)  # no engine at all: nothing starts
+        self._env = dict(env)
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, "tamma-engine")
+        self._future: concurrent.futures.Future[docker.DockerClient] | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = self._pool.submit(open_client, self._env)
+
+    def client(self) -> docker.DockerClient:
+        self.start()
+        assert self._future is not None  # noqa: S101 - start() set it
+        return self._future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._future is not None and self._future.exception() is None:
+            self._future.result().close()
+
+
+@contextlib.contextmanager
+def engine_connection(env: Mapping[str, str]) -> Iterator[EngineConnection]:
+    connection = EngineConnection(env)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
 def build_images(
     plan: Plan,
     repo: Path,
@@ -82,19 +127,20 @@ def build_images(
     """Builds and tags every image of ``plan``. Raises UsageError, EngineError or BuildError."""
     check_inputs(plan, repo, options)
     started = time.monotonic()
-    if options.backend == "buildx":
-        from tamma_ops.build.buildx import BakeBuilder
+    with engine_connection(env) as engine:
+        if options.backend == "buildx":
+            from tamma_ops.build.buildx import BakeBuilder
 
-        with client_session(env) as client:
-            results = BakeBuilder(client, options, reporter, env).build(plan.images, repo)
-    else:
-        from tamma_ops.build.context import ContextStore, image_contexts
-        from tamma_ops.build.sdk import SdkBuilder
+            results = BakeBuilder(engine, options, reporter, env).build(plan.images, repo)
+        else:
+            from tamma_ops.build.context import ContextStore, image_contexts
+            from tamma_ops.build.sdk import SdkBuilder
 
-        with ContextStore() as contexts:
-            contexts.prepare(image_contexts(plan.images, repo))
-            with client_session(env) as client:
-                results = SdkBuilder(client, contexts, options, reporter).build(plan.images)
+            engine.start()
+            with ContextStore() as contexts:
+                contexts.prepare(image_contexts(plan.images, repo))
+                builder = SdkBuilder(engine.client(), contexts, options, reporter)
+                results = builder.build(plan.images)
     return BuildResult(
         backend=options.backend,
         images=in_plan_order(results, [image.name for image in plan.images]),

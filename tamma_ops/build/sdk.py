@@ -5,7 +5,8 @@ endpoint runs BuildKit when asked with ``version=2``: the context travels as the
 with no session, and the engine hands it to BuildKit's Dockerfile frontend as a remote context
 (``request`` makes that request).
 
-Every image is submitted at once, up to ``parallel`` side by side. BuildKit shares the work of
+Every image is submitted at once (or ``parallel`` at a time): BuildKit schedules the steps of all
+the builds in flight by itself, and a cap of our own only delays images. It shares the work of
 builds in flight: when tamma-api and tamma-engine both need the ``deps`` and ``build`` stages of
 docker/Dockerfile.ts, one build runs those steps and the other waits for them and shows them
 CACHED. One build applies every tag and the labels.
@@ -15,14 +16,15 @@ reuse the pushed image's steps, and reads it back from ``<repository>:latest``, 
 backend does. It is not the default: BuildKit (v0.8, in Engine 20.10) orders that metadata
 differently from one build to the next, so an image rebuilt with no change would get a new ID.
 
-A failed build stops further builds from starting; those already running finish. Ctrl-C closes
-the connection of every build in flight, which is how BuildKit learns to cancel the solve (its
-running steps stop at once). Docker SDK errors become tamma-ops errors here.
+A failed build stops no other: every image that does not share the failing step is built, and
+the error lists every image that failed. Ctrl-C closes the connection of every build in flight,
+which is how BuildKit learns to cancel the solve (its running steps stop at once).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import logging
 import threading
@@ -31,9 +33,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tamma_ops.build import BuildOptions, ImageResult, Reporter
+from tamma_ops.build.blame import base_image_error, failed_base_image
 from tamma_ops.build.request import OpenStreams, post_build
 from tamma_ops.build.stream import BuildStream
-from tamma_ops.errors import BuildError, EngineError
+from tamma_ops.engine import docker_errors, find_image, pull
+from tamma_ops.errors import BuildError
 
 if TYPE_CHECKING:
     import docker
@@ -49,7 +53,7 @@ INLINE_CACHE_ARG = "BUILDKIT_INLINE_CACHE"
 
 
 class _CancelledError(Exception):
-    """A build stopped because the run was interrupted or another image failed."""
+    """A build stopped, or never started, because the run was interrupted."""
 
 
 class SdkBuilder:
@@ -65,8 +69,7 @@ class SdkBuilder:
         self._contexts = contexts
         self._options = options
         self._reporter = reporter
-        # Set after a failure (no build starts any more) and on Ctrl-C (running builds stop too).
-        self._stopped = threading.Event()
+        # Set on Ctrl-C: no build starts any more, and running builds stop.
         self._interrupted = threading.Event()
         self._streams = OpenStreams()
         self._cache_sources: frozenset[str] = frozenset()
@@ -74,14 +77,13 @@ class SdkBuilder:
     def build(self, images: Sequence[ImagePlan]) -> list[ImageResult]:
         """Builds the images side by side; raises the first failure once the others ended."""
         self._cache_sources = self._pull_cache_sources(images)
-        workers = min(self._options.workers(), len(images))
+        workers = self._options.workers(len(images))
         self._api.hooks["response"].append(self._streams.hook)
         executor = concurrent.futures.ThreadPoolExecutor(workers, "tamma-build")
         try:
             futures = [executor.submit(self._build_image, image) for image in images]
             return self._collect(futures)
         except BaseException:
-            self._stopped.set()
             self._interrupted.set()
             executor.shutdown(wait=False, cancel_futures=True)
             self._streams.close_all()
@@ -98,35 +100,26 @@ class SdkBuilder:
             for future in futures
             if (error := future.exception()) is not None and not isinstance(error, _CancelledError)
         ]
-        # The failure that names its step leads: when images share the failing step, only the
-        # build that ran it saw which step it was.
-        failures.sort(key=lambda error: not (isinstance(error, BuildError) and error.step))
-        for error in failures[1:]:
-            log.error("%s", ": ".join(str(error).splitlines()[:2]))
         if failures:
-            raise failures[0]
+            raise _every_failure(failures)
         return [future.result() for future in futures]
 
     def _build_image(self, image: ImagePlan) -> ImageResult:
-        if self._stopped.is_set():
-            raise _CancelledError  # an earlier image failed: this one never starts
+        if self._interrupted.is_set():
+            raise _CancelledError  # never started
         self._reporter.started(image.name)
         started = time.monotonic()
         ok = False
+        refused = functools.partial(BuildError, image=image.name)
         try:
-            image_id = self._run_build(image)
-            size = self._client.images.get(image_id).attrs.get("Size")
+            with docker_errors(f"building {image.name}", refused=refused):
+                image_id = self._run_build(image)
+                size = self._client.images.get(image_id).attrs.get("Size")
             ok = True
-        except _CancelledError:
-            raise
         except Exception as exc:
-            if self._interrupted.is_set():
+            if self._interrupted.is_set() and not isinstance(exc, _CancelledError):
                 raise _CancelledError from exc  # whatever closing its connection caused
-            self._stopped.set()
-            translated = _translate(exc, image.name)
-            if translated is None:
-                raise
-            raise translated from exc
+            raise
         finally:
             self._streams.forget()
             self._reporter.finished(image.name, time.monotonic() - started, ok=ok)
@@ -179,6 +172,10 @@ class SdkBuilder:
 
     def _check(self, image: ImagePlan, stream: BuildStream) -> str:
         if stream.error is not None:
+            base = failed_base_image(stream.failed_step, stream.error)
+            if base is not None:
+                rerun = f"`tamma-ops build --images {image.name}`"
+                raise base_image_error(image.name, base, stream.error, rerun=rerun)
             output = stream.failed_output if stream.failed_step else tuple(stream.tail)
             tail = "\n".join(f"  {line}" for line in output[-ERROR_TAIL:]) or "  (none)"
             where = f" at {stream.failed_step}" if stream.failed_step else ""
@@ -204,20 +201,9 @@ class SdkBuilder:
 
     def _pull(self, ref: str) -> bool:
         """Pulls ``ref`` if a registry has it; True when the engine then has it."""
-        import docker.errors
-        from docker.utils import parse_repository_tag
-
-        repository, tag = parse_repository_tag(ref)
-        failure = None
-        try:
-            for chunk in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
-                if "error" in chunk:
-                    raise docker.errors.APIError(str(chunk["error"]))
-        except docker.errors.DockerException as exc:
-            failure = _short(exc)
-        try:
-            self._client.images.get(ref)
-        except docker.errors.ImageNotFound:
+        what = f"--cache-from {ref}"
+        failure = pull(self._client, ref, what)
+        if find_image(self._client, ref, what) is None:
             log.warning(
                 "cache source %s is not available (%s): building without it",
                 ref,
@@ -233,27 +219,23 @@ class SdkBuilder:
         return True
 
 
-def _translate(exc: Exception, image: str) -> BuildError | EngineError | None:
-    """The tamma-ops error for an error of the SDK or its HTTP stack; None for any other."""
-    import docker.errors
-    import requests
-    import urllib3.exceptions
+def _every_failure(failures: list[BaseException]) -> BaseException:
+    """One error for all the images that failed: the one that names its step leads.
 
-    if isinstance(exc, docker.errors.APIError) and exc.is_client_error():
-        return BuildError(f"{image}: the engine refused the build: {_short(exc)}", image=image)
-    if isinstance(
-        exc,
-        docker.errors.DockerException
-        | requests.exceptions.RequestException
-        | urllib3.exceptions.HTTPError,
-    ):
-        return EngineError(
-            f"{image}: the connection to the Docker engine failed during the build: {_short(exc)}",
-            fix="check the engine with `tamma-ops doctor`, then build again",
-        )
-    return None
-
-
-def _short(exc: BaseException) -> str:
-    explanation = getattr(exc, "explanation", None)
-    return str(explanation or exc)
+    When images share a failing step, only the build that ran it saw which step it was.
+    """
+    failures.sort(key=lambda error: not (isinstance(error, BuildError) and error.step))
+    lead = failures[0]
+    if len(failures) == 1 or not isinstance(lead, BuildError):
+        for error in failures[1:]:
+            log.error("%s", ": ".join(str(error).splitlines()[:2]))
+        return lead
+    names = [error.image if isinstance(error, BuildError) else "?" for error in failures]
+    others = "\n".join(f"  {': '.join(str(error).splitlines()[:2])}" for error in failures[1:])
+    return BuildError(
+        f"{len(failures)} images failed: {', '.join(names)}\n{lead.message}\nand also:\n{others}",
+        image=", ".join(names),
+        step=lead.step,
+        log_tail=lead.log_tail,
+        fix=lead.fix,
+    )

@@ -59,8 +59,6 @@ class BuildStream:
         # The step that failed (its vertex name) and its last lines of output.
         self.failed_step: str | None = None
         self.failed_output: tuple[str, ...] = ()
-        self.steps_done = 0
-        self.steps_cached = 0
         # The last lines shown, whichever step they belong to.
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._names: dict[str, str] = {}  # digest -> name, for steps not shown yet
@@ -131,13 +129,11 @@ class BuildStream:
         step.ended = True
         lines += self._flush(step)
         if vertex.cached:
-            self.steps_cached += 1
             lines.append(f"{step.label} CACHED")
         elif vertex.error:
             lines.append(f"{step.label} ERROR: {vertex.error}")
             self._failed(step, vertex.error)
         else:
-            self.steps_done += 1
             seconds = vertex.completed - (vertex.started or vertex.completed)
             lines.append(f"{step.label} DONE {seconds:.1f}s")
         return lines

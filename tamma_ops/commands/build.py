@@ -44,7 +44,7 @@ def _platforms(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.option(
     "--parallel",
     type=click.IntRange(min=1),
-    help="Images built at once (sdk) [default: number of CPUs].",
+    help="Images built at once (sdk) [default: all; BuildKit schedules their steps].",
 )
 @click.option(
     "--cache-from",

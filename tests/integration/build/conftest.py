@@ -4,7 +4,9 @@ Every test builds under its own owner (``127.0.0.1:5999/<unique>/...``; nothing 
 so tests never share tags with each other or with a user's images. Afterwards the ``builds``
 fixture removes every image those builds tagged (BuildKit leaves no intermediate images).
 Images that existed before the test stay. Helpers read what the engine's BuildKit holds: its
-cache records, and the build steps it runs as processes on this machine.
+cache records, and the build steps it runs as processes on this machine. Other builds may run on
+the same engine meanwhile (a maintainer's, other test runs): a helper looks only at what carries
+a marker unique to the test, and removes nothing else.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import socket
 import subprocess
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,6 +40,9 @@ SHA = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 # A fixed commit time keeps the labels, hence the image IDs, stable across builds.
 ENV = {"SOURCE_DATE_EPOCH": "1700000000", "GITHUB_ACTIONS": "", "TAMMA_REGISTRY": ""}
 INLINE_CACHE_KEY = "moby.buildkit.cache.v0"
+HTTP_UNAUTHORIZED = 401
+# A bcrypt hash of no password anyone knows: a registry with it lets nobody in.
+NO_PASSWORD = "$2y$05$abcdefghijklmnopqrstuuR0vYgYpPZyhNkQwZr6f5jTf5BG7MxRe"
 # A step of a Dockerfile as BuildKit names it ("#7 [build 3/3] RUN ..."), FROM and ARG aside.
 _STEP_RE = re.compile(r"^(#\d+) (\[[^\]]+ \d+/\d+\] (?!FROM |ARG )\S.*)$")
 
@@ -109,10 +114,14 @@ def image_content(client: docker.DockerClient, reference: str) -> dict[str, Any]
     """The image's config without BuildKit's inline cache metadata: its layers and settings.
 
     BuildKit v0.8 orders that metadata differently from one build to the next, so two builds of
-    the same content with inline cache differ in their image IDs, and only there.
+    the same content with inline cache differ in their image IDs, and only there. The time of
+    each history entry is left out too: a step that two images share may come back from either
+    image's inline cache, with the time it has there.
     """
     config = image_config(client, reference)
     config.pop(INLINE_CACHE_KEY, None)
+    for entry in config.get("history", []):
+        entry.pop("created", None)
     return config
 
 
@@ -122,19 +131,37 @@ def _member(tar: tarfile.TarFile, name: str) -> bytes:
     return extracted.read()
 
 
-def build_cache_since(client: docker.DockerClient, started: datetime) -> list[dict[str, Any]]:
-    """BuildKit's cache records made since ``started`` (by this test: its content is unique)."""
+def mark_every_stage(dockerfile: Path, marker: str) -> None:
+    """Makes every stage of ``dockerfile`` start with a step that names ``marker``.
+
+    Every BuildKit record the builds of that Dockerfile make then descends from a record whose
+    description holds the marker: ``build_records`` finds them, and nobody else's. The step
+    differs from stage to stage, so that stages share no step they did not share before.
+    """
+    stages = iter(range(1, 1000))
+    text = re.sub(
+        r"^(FROM .*)$",
+        lambda match: f"{match.group(1)}\nRUN echo {marker} {dockerfile.name} {next(stages)}",
+        dockerfile.read_text(),
+        flags=re.MULTILINE,
+    )
+    dockerfile.write_text(text)
+
+
+def build_records(client: docker.DockerClient, marker: str) -> list[dict[str, Any]]:
+    """BuildKit's cache records of steps that name ``marker``, and of every step built on them."""
     records = client.api.df().get("BuildCache") or []
-    return [
-        record
-        for record in records
-        if datetime.fromisoformat(record["CreatedAt"].replace("Z", "+00:00")) >= started
-    ]
+    ours = {record["ID"] for record in records if marker in record["Description"]}
+    while True:
+        children = {record["ID"] for record in records if record.get("Parent") in ours}
+        if children <= ours:
+            return [record for record in records if record["ID"] in ours]
+        ours |= children
 
 
-def prune_build_cache_since(client: docker.DockerClient, started: datetime) -> None:
-    """Empties BuildKit's cache of what was made since ``started``, and of nothing else."""
-    ids = [record["ID"] for record in build_cache_since(client, started)]
+def prune_build_records(client: docker.DockerClient, marker: str) -> None:
+    """Empties BuildKit's cache of the records of ``build_records``, and of nothing else."""
+    ids = [record["ID"] for record in build_records(client, marker)]
     if ids:
         # The engine takes one value per filter and matches "id" as a regular expression (the
         # SDK's type stubs know only the "dangling" and "until" filters).
@@ -151,6 +178,11 @@ def processes_with(marker: str) -> list[str]:
             if marker in text:
                 found.append(text)
     return found
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (for the moment): connections to it are refused."""
+    return _free_port()
 
 
 @pytest.fixture
@@ -176,18 +208,28 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[str]:
-    """A private registry on a free local port, with its storage in the test's directory."""
+@contextlib.contextmanager
+def serve_registry(directory: Path, *, htpasswd: bool = False) -> Iterator[str]:
+    """A private registry on a free local port, its storage in ``directory``; its address.
+
+    With ``htpasswd`` it asks for a login (HTTP basic) and knows no account: every request is
+    answered 401.
+    """
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     address = f"127.0.0.1:{_free_port()}"
-    config = tmp_path / "registry.yml"
-    config.write_text(
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "registry.yml"
+    text = (
         "version: 0.1\n"
         "log:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'registry'}\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {directory / 'storage'}\n"
         f"http:\n  addr: {address}\n"
     )
+    if htpasswd:
+        passwords = directory / "htpasswd"
+        passwords.write_text(f"nobody:{NO_PASSWORD}\n")
+        text += f"auth:\n  htpasswd:\n    realm: tamma-ops-test\n    path: {passwords}\n"
+    config.write_text(text)
     process = subprocess.Popen(
         [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -197,14 +239,25 @@ def registry(tmp_path: Path) -> Iterator[str]:
             try:
                 with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
                     break
+            except urllib.error.HTTPError as exc:
+                if exc.code == HTTP_UNAUTHORIZED and htpasswd:
+                    break
             except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"the registry at {address} did not start")
-                time.sleep(0.1)
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"the registry at {address} did not start")
+            time.sleep(0.1)
         yield address
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    """A private registry on a free local port, with its storage in the test's directory."""
+    with serve_registry(tmp_path / "registry") as address:
+        yield address
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 
 import docker
 import docker.errors
@@ -14,12 +13,13 @@ from tests.integration.build.conftest import (
     INLINE_CACHE_KEY,
     SHA,
     Builds,
-    build_cache_since,
+    build_records,
+    closed_port,
     image_config,
     image_content,
     image_lines,
-    processes_with,
-    prune_build_cache_since,
+    mark_every_stage,
+    prune_build_records,
     steps,
 )
 
@@ -99,7 +99,7 @@ def test_the_two_targets_share_their_common_stages_while_building_side_by_side(
     assert sorted(ends) == ["CACHED", "DONE"]
 
 
-def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_nothing_running(
+def test_a_broken_dockerfile_exits_4_naming_the_step_and_the_other_images_are_built(
     docker_client: docker.DockerClient, builds: Builds, example
 ):
     marker = f"marker-{uuid.uuid4().hex[:8]}"
@@ -107,7 +107,7 @@ def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_nothing_running(
     dockerfile.write_text(
         dockerfile.read_text().replace("RUN mkdir -p /dist/assets", f"RUN echo {marker} && exit 3")
     )
-    result = builds.run(example, "--images", "tamma-dashboard")
+    result = builds.run(example, "--images", "tamma-dashboard,tamma-api")
     assert result.exit_code == 4, result.stderr
     assert re.search(
         rf"tamma-dashboard failed at \[build \d+/\d+\] RUN echo {marker}", result.stderr
@@ -117,8 +117,12 @@ def test_a_broken_dockerfile_exits_4_naming_the_step_and_leaves_nothing_running(
         result.stderr,
     )
     assert f"last lines of its log:\n  {marker}\n" in result.stderr
-    assert processes_with(marker) == []
+    assert "fix: fix that step in docker/Dockerfile.dashboard" in result.stderr
     assert docker_client.images.list(name=builds.repository("tamma-dashboard")) == []
+    # The failure stopped no other image: tamma-api was built and tagged all the same.
+    assert re.search(r"^✓ tamma-api ", result.stderr, re.MULTILINE)
+    assert re.search(r"^✗ tamma-dashboard ", result.stderr, re.MULTILINE)
+    assert docker_client.images.get(f"{builds.repository('tamma-api')}:sha-5eed5ee")
 
 
 def test_a_target_missing_from_the_dockerfile_exits_2_and_builds_nothing(
@@ -137,10 +141,11 @@ def test_cache_from_pushed_images_rebuilds_on_a_clean_engine_from_cache(
 ):
     builds = registry_builds
     names = ["tamma-api", "tamma-engine", "tamma-dashboard"]
-    started = datetime.now(UTC)
-    # New content, so that no step of these builds is cached anywhere but in what they make.
-    (example / "apps/dashboard/app.js").write_text(f"// {uuid.uuid4().hex}\n")
-    (example / "packages/shared/tamma_shared/unique.py").write_text(f"ID = {uuid.uuid4().hex!r}\n")
+    # Every stage starts with a step of its own, so no step of these builds is cached anywhere
+    # but in what they make, and their BuildKit records are this test's alone.
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    for dockerfile in ("docker/Dockerfile.ts", "docker/Dockerfile.dashboard"):
+        mark_every_stage(example / dockerfile, marker)
     first = builds.run(example, "--images", ",".join(names), "--cache", "inline", "--json")
     assert first.exit_code == 0, first.stderr
     built = {}
@@ -152,14 +157,15 @@ def test_cache_from_pushed_images_rebuilds_on_a_clean_engine_from_cache(
         for chunk in chunks:
             assert "error" not in chunk, chunk
 
-    # A clean engine: the images and every BuildKit record this test made are gone.
+    # A clean engine: the images and the BuildKit records of every step they ran are gone.
+    assert build_records(docker_client, marker)
     builds.remove_all()
-    prune_build_cache_since(docker_client, started)
-    assert build_cache_since(docker_client, started) == []
+    prune_build_records(docker_client, marker)
+    assert build_records(docker_client, marker) == []
     for name in names:
         assert docker_client.images.list(name=builds.repository(name)) == []
 
-    unreachable = "127.0.0.1:9/nowhere/tamma-dashboard:latest"
+    unreachable = f"127.0.0.1:{closed_port()}/nowhere/tamma-dashboard:latest"
     second = builds.run(
         example, "--images", ",".join(names),
         "--cache-from", f"{builds.registry}/{builds.owner}/{{image}}:latest",

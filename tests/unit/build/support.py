@@ -11,13 +11,13 @@ import io
 import json
 import tarfile
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docker.errors
+import requests
 
 from tamma_ops.manifest import default_manifest
 from tamma_ops.plan import Destination, Plan, make_plan
@@ -112,11 +112,21 @@ class FakeImage:
         self.attrs = {"Size": size}
 
 
+def api_error(status: int, explanation: str) -> docker.errors.APIError:
+    """What the SDK raises for an HTTP error answer of the engine."""
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(str(status), response=response, explanation=explanation)
+
+
 class FakeImages:
-    def __init__(self, present: set[str]) -> None:
+    def __init__(self, present: set[str], malformed: set[str]) -> None:
         self.present = present
+        self.malformed = malformed
 
     def get(self, ref: str) -> FakeImage:
+        if ref in self.malformed:
+            raise api_error(400, f"no such image: {ref}: invalid reference format")
         if ref.startswith("sha256:") or ref in self.present:
             return FakeImage(1_000_000)
         raise docker.errors.ImageNotFound(ref)
@@ -142,9 +152,22 @@ class FakeApi:
 
     base_url = "http+docker://localhost"
 
-    def __init__(self, streams: dict[str, list[dict[str, Any]]], pullable: set[str]) -> None:
+    def __init__(
+        self,
+        streams: dict[str, list[dict[str, Any]]],
+        pullable: set[str],
+        *,
+        malformed: set[str] | None = None,
+        unreachable: set[str] | None = None,
+        together: int | None = None,
+    ) -> None:
+        # Builds that must all be streaming before any of them goes on.
+        self.together = threading.Barrier(together) if together else None
+        self.together_timeout = 10.0
         self.streams = streams
         self.pullable = pullable
+        self.malformed = malformed or set()
+        self.unreachable = unreachable or set()
         self.hooks: dict[str, list[Any]] = {"response": []}
         self.builds: list[dict[str, Any]] = []
         self.pulls: list[str] = []
@@ -186,14 +209,31 @@ class FakeApi:
         assert decode
         with self.lock:
             self.events.append(("start", response.name))
-        time.sleep(0.02)
-        yield from response.chunks
+        if self.together is not None:
+            try:
+                self.together.wait(timeout=self.together_timeout)
+            except threading.BrokenBarrierError:
+                raise requests.exceptions.ConnectionError(
+                    "the builds never ran side by side"
+                ) from None
+        for chunk in response.chunks:
+            if "raise" in chunk:  # what the SDK raises mid-stream
+                raise chunk["raise"]
+            yield chunk
         with self.lock:
             self.events.append(("end", response.name))
 
     def pull(self, repository: str, tag: str, **_kwargs: Any) -> Iterator[dict[str, Any]]:
+        # The engine answers a malformed or unreachable reference before it streams.
         ref = f"{repository}:{tag}"
         self.pulls.append(ref)
+        if ref in self.malformed:
+            raise api_error(400, "invalid reference format: repository name must be lowercase")
+        if ref in self.unreachable:
+            raise api_error(500, f'Get "http://{ref}/v2/": dial tcp: connection refused')
+        return self._pull_stream(ref)
+
+    def _pull_stream(self, ref: str) -> Iterator[dict[str, Any]]:
         if ref not in self.pullable:
             yield {"error": f"manifest for {ref} not found"}
             return
@@ -204,12 +244,22 @@ class FakeClient:
     def __init__(
         self,
         streams: dict[str, list[dict[str, Any]]] | None = None,
+        *,
         pullable: set[str] | None = None,
         local: set[str] | None = None,
+        malformed: set[str] | None = None,
+        unreachable: set[str] | None = None,
+        together: int | None = None,
     ) -> None:
-        self.api = FakeApi(streams or {}, pullable or set())
+        self.api = FakeApi(
+            streams or {},
+            pullable or set(),
+            malformed=malformed,
+            unreachable=unreachable,
+            together=together,
+        )
         # What the engine has once the pullable images are pulled.
-        self.images = FakeImages(self.api.pullable | (local or set()))
+        self.images = FakeImages(self.api.pullable | (local or set()), self.api.malformed)
 
 
 class Recorder:

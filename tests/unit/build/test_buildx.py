@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tamma_ops.build import BuildOptions
-from tamma_ops.build.buildx import _BakeLog, bake_definition, cache_specs, check_driver, target_name
+from tamma_ops.build.bakelog import BakeLog
+from tamma_ops.build.buildx import bake_definition, cache_specs, check_driver, target_name
 from tamma_ops.errors import UsageError
 from tests.unit.build.support import EXAMPLE, example_plan
 
@@ -133,7 +134,7 @@ ERROR: failed to solve: executor failed running [/bin/sh -c echo boom && false]:
 
 
 def test_bake_lines_are_attributed_to_their_image():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
     images = [log.image_of(line) for line in BAKE_FAILURE.splitlines()]
     assert images[:6] == [
         None,
@@ -147,7 +148,7 @@ def test_bake_lines_are_attributed_to_their_image():
 
 
 def test_a_bake_failure_names_the_image_and_the_step():
-    log = _BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
     for line in BAKE_FAILURE.splitlines():
         log.image_of(line)
     error = log.failure(["tamma-api", "tamma-engine"])
@@ -158,8 +159,55 @@ def test_a_bake_failure_names_the_image_and_the_step():
 
 
 def test_a_bake_failure_outside_any_step_keeps_bakes_own_message():
-    log = _BakeLog({"tamma-api": "tamma-api"})
+    log = BakeLog({"tamma-api": "tamma-api"})
     log.image_of('ERROR: target "x" not found')
     error = log.failure(["tamma-api"])
     assert 'target "x" not found' in error.message
     assert error.image == "tamma-api"
+
+
+def test_a_base_image_bake_cannot_fetch_is_blamed_not_the_dockerfile():
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-engine": "tamma-engine"})
+    lines = [
+        "#3 [internal] load metadata for 127.0.0.1:41234/nothing/here:1",
+        "#3 ERROR: 127.0.0.1:41234/nothing/here:1: not found",
+        (
+            "ERROR: failed to solve: failed to create LLB definition: "
+            "127.0.0.1:41234/nothing/here:1: not found"
+        ),
+    ]
+    for line in lines:
+        log.image_of(line)
+    error = log.failure(["tamma-api", "tamma-engine"])
+    assert error.message.startswith(
+        "tamma-api, tamma-engine: the base image 127.0.0.1:41234/nothing/here:1 cannot be pulled "
+        "from the registry 127.0.0.1:41234: 127.0.0.1:41234 has no such image or tag\n"
+        "127.0.0.1:41234/nothing/here:1: not found"
+    )
+    assert "docker login 127.0.0.1:41234" in (error.fix or "")
+    assert (error.fix or "").endswith(
+        "; then rerun `tamma-ops build --backend buildx --images tamma-api,tamma-engine`"
+    )
+
+
+def test_the_cause_is_the_step_bake_ends_with_not_a_cache_source_nor_the_others():
+    log = BakeLog({"tamma-api": "tamma-api", "tamma-dashboard": "tamma-dashboard"})
+    lines = [
+        "#3 importing cache manifest from 127.0.0.1:1/x:1",
+        '#3 ERROR: failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/1"',
+        "#4 [tamma-api build 1/3] RUN sleep 5",
+        "#7 [tamma-dashboard internal] load metadata for 127.0.0.1:5/x:1",
+        "#4 ERROR: context canceled",
+        "#10 [tamma-api internal] load build context",
+        "#10 ERROR: rpc error: code = Unavailable desc = transport is closing",
+        "#7 ERROR: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized",
+        (
+            "ERROR: failed to solve: rpc error: code = Unknown desc = failed to create LLB "
+            "definition: pulling from host 127.0.0.1:5 failed with status code: 401 Unauthorized"
+        ),
+    ]
+    for line in lines:
+        log.image_of(line)
+    error = log.failure(["tamma-api", "tamma-dashboard"])
+    assert error.image == "tamma-dashboard"
+    assert error.message.startswith("tamma-dashboard: the base image 127.0.0.1:5/x:1 cannot")

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from tamma_ops.build import BuildOptions
-from tamma_ops.build.runner import check_inputs
-from tamma_ops.errors import UsageError
+from tamma_ops.build.runner import EngineConnection, check_inputs
+from tamma_ops.errors import EngineError, UsageError
 from tests.unit.build.support import EXAMPLE, example_plan
 
 
@@ -72,3 +72,16 @@ def test_several_platforms_cannot_be_loaded_into_the_engine(repo, backend):
     options = BuildOptions(backend=backend, platforms=("linux/amd64", "linux/arm64"))
     with pytest.raises(UsageError, match="several platforms"):
         check_inputs(example_plan("tamma-api"), repo, options)
+
+
+def test_every_image_builds_at_once_unless_capped():
+    assert BuildOptions().workers(5) == 5
+    assert BuildOptions(parallel=2).workers(5) == 2
+    assert BuildOptions(parallel=8).workers(3) == 3
+
+
+def test_without_an_engine_socket_nothing_starts(tmp_path):
+    connection = None
+    with pytest.raises(EngineError, match=r"there is no socket at .*docker\.sock"):
+        connection = EngineConnection({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    assert connection is None

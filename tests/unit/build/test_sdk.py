@@ -8,15 +8,21 @@ import json
 import logging
 from typing import Any
 
-import docker.errors
 import pytest
 import requests
 
 from tamma_ops.build import BuildOptions
 from tamma_ops.build.context import ContextStore, image_contexts
-from tamma_ops.build.sdk import INLINE_CACHE_ARG, SdkBuilder, _translate
-from tamma_ops.errors import BuildError, EngineError
-from tests.unit.build.support import EXAMPLE, FakeClient, Recorder, example_plan, failure
+from tamma_ops.build.sdk import INLINE_CACHE_ARG, SdkBuilder
+from tamma_ops.errors import BuildError, EngineError, UsageError
+from tests.unit.build.support import (
+    EXAMPLE,
+    FakeClient,
+    Recorder,
+    api_error,
+    example_plan,
+    failure,
+)
 
 REPOSITORY = "127.0.0.1:5000/acme"
 
@@ -102,15 +108,21 @@ def test_build_args_of_the_manifest_win_over_the_defaults():
     assert client.api.builds[0]["buildargs"]["A"] == "b"
 
 
-def test_images_build_side_by_side_without_waiting_for_each_other(plan):
-    client = FakeClient()
-    build(plan, client, BuildOptions(parallel=5))
-    events = client.api.events
-    # Every build started before the first one ended: nothing gates tamma-engine behind tamma-api.
-    first_end = next(index for index, event in enumerate(events) if event[0] == "end")
-    assert {name for kind, name in events[:first_end] if kind == "start"} == {
-        image.name for image in plan.images
-    }
+def test_by_default_every_image_builds_at_once_without_waiting_for_the_others(plan):
+    # Each build's stream waits until all five are streaming: if any build waited for another
+    # (a cap on builds, a gate between images), the wait would time out and the build fail.
+    client = FakeClient(together=len(plan.images))
+    results, _ = build(plan, client, BuildOptions())
+    assert len(results) == len(plan.images)
+    starts = {name for kind, name in client.api.events if kind == "start"}
+    assert starts == {image.name for image in plan.images}
+
+
+def test_parallel_caps_the_builds_at_once(plan):
+    client = FakeClient(together=3)
+    client.api.together_timeout = 0.5  # two of three arrive, the third never does
+    with pytest.raises(EngineError, match="the builds never ran side by side"):
+        build(plan, client, BuildOptions(parallel=2))
 
 
 def test_a_failure_names_the_image_the_step_and_the_last_lines():
@@ -136,7 +148,7 @@ def test_an_error_before_any_step_says_so():
     assert "tamma-dashboard failed\nfailed to parse" in caught.value.message
 
 
-def test_when_images_share_a_failing_step_the_one_that_names_it_leads(caplog):
+def test_when_images_share_a_failing_step_the_one_that_names_it_leads():
     # BuildKit runs a shared step once: only one of the two builds sees which step failed.
     futures: list[concurrent.futures.Future[Any]] = []
     for error in (
@@ -148,15 +160,55 @@ def test_when_images_share_a_failing_step_the_one_that_names_it_leads(caplog):
         futures.append(future)
     with pytest.raises(BuildError) as caught:
         SdkBuilder._collect(futures)
-    assert caught.value.image == "tamma-api"
-    assert "tamma-engine failed: exit code: 1" in caplog.text
+    assert caught.value.step == "RUN x"
+    assert caught.value.image == "tamma-api, tamma-engine"
+    assert caught.value.message.startswith(
+        "2 images failed: tamma-api, tamma-engine\ntamma-api failed at [build 3/3] RUN x\n"
+    )
+    assert "and also:\n  tamma-engine failed: exit code: 1" in caught.value.message
 
 
-def test_after_a_failure_no_new_build_starts(plan):
-    client = FakeClient({"tamma-api": failure("[1/1] RUN false", "exit code: 1")})
-    with pytest.raises(BuildError):
-        build(plan, client, BuildOptions(parallel=1))
-    assert len(client.api.builds) == 1
+def test_a_failure_stops_no_other_build_and_every_failure_is_listed(plan):
+    client: Any = FakeClient(
+        {
+            "tamma-api": failure("[1/1] RUN false", "exit code: 1"),
+            "tamma-elsa": [{"error": "failed to parse Dockerfile"}],
+        }
+    )
+    reporter = Recorder()
+    with ContextStore() as contexts:
+        contexts.prepare(image_contexts(plan.images, EXAMPLE))
+        builder = SdkBuilder(client, contexts, BuildOptions(parallel=1), reporter)
+        with pytest.raises(BuildError) as caught:
+            builder.build(plan.images)
+    assert len(client.api.builds) == len(plan.images)
+    assert caught.value.image == "tamma-api, tamma-elsa"
+    assert "tamma-elsa failed: failed to parse Dockerfile" in caught.value.message
+    finished = {event[1]: event[2] for event in reporter.events if event[0] == "finished"}
+    assert finished == {
+        "tamma-api": "failed",
+        "tamma-engine": "ok",
+        "tamma-dashboard": "ok",
+        "tamma-elsa": "failed",
+        "tamma-api-dotnet": "ok",
+    }
+
+
+def test_a_base_image_that_cannot_be_fetched_is_blamed_not_the_dockerfile():
+    step = "[internal] load metadata for 127.0.0.1:1/nothing/here:1"
+    error = (
+        'failed to do request: Head "http://127.0.0.1:1/v2/nothing/here/manifests/1": '
+        "dial tcp 127.0.0.1:1: connect: connection refused"
+    )
+    client = FakeClient({"tamma-api": failure(step, error)})
+    with pytest.raises(BuildError) as caught:
+        build(example_plan("tamma-api"), client)
+    assert caught.value.message.startswith(
+        "tamma-api: the base image 127.0.0.1:1/nothing/here:1 cannot be pulled from the "
+        "registry 127.0.0.1:1: 127.0.0.1:1 cannot be reached from this machine\n"
+    )
+    assert "Dockerfile" not in (caught.value.fix or "")
+    assert "proxy" in (caught.value.fix or "")
 
 
 def test_a_build_that_names_no_image_fails():
@@ -195,11 +247,27 @@ def test_a_cache_source_that_cannot_be_pulled_but_is_here_is_used(caplog):
 
 
 def test_engine_refusals_are_build_errors_and_lost_connections_engine_errors():
-    response = requests.Response()
-    response.status_code = 400
-    refusal = docker.errors.APIError("400", response=response, explanation="bad target")
-    assert isinstance(_translate(refusal, "tamma-api"), BuildError)
-    lost = _translate(requests.exceptions.ConnectionError("reset"), "tamma-api")
-    assert isinstance(lost, EngineError)
-    assert "tamma-ops doctor" in (lost.fix or "")
-    assert _translate(ValueError("a bug"), "tamma-api") is None
+    refusal = api_error(400, "bad platform")
+    client = FakeClient({"tamma-api": [{"raise": refusal}]})
+    with pytest.raises(BuildError, match="building tamma-api: the engine refused it: bad platform"):
+        build(example_plan("tamma-api"), client)
+    lost = FakeClient({"tamma-api": [{"raise": requests.exceptions.ConnectionError("reset")}]})
+    with pytest.raises(EngineError) as caught:
+        build(example_plan("tamma-api"), lost)
+    assert "tamma-ops doctor" in (caught.value.fix or "")
+
+
+def test_a_malformed_cache_source_is_bad_input_naming_it():
+    client = FakeClient(malformed={"Bad/Ref:1"})
+    with pytest.raises(UsageError, match=r"--cache-from Bad/Ref:1: the engine refused it: invalid"):
+        build(example_plan("tamma-api"), client, BuildOptions(cache_from=("Bad/Ref:1",)))
+    assert client.api.builds == []
+
+
+def test_an_unreachable_cache_source_is_a_warning(caplog):
+    client = FakeClient(unreachable={"127.0.0.1:9/gone:1"})
+    with caplog.at_level(logging.INFO, logger="tamma_ops"):
+        build(example_plan("tamma-api"), client, BuildOptions(cache_from=("127.0.0.1:9/gone:1",)))
+    assert "cachefrom" not in client.api.builds[0]["params"]
+    assert "cache source 127.0.0.1:9/gone:1 is not available (Get " in caplog.text
+    assert "connection refused): building without it" in caplog.text
