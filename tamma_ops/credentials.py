@@ -44,17 +44,13 @@ def docker_config_path(env: Mapping[str, str]) -> Path:
 
 def from_docker_config(registry: str, env: Mapping[str, str]) -> Credentials | None:
     """The Docker client's stored login for ``registry``, if it has one."""
-    import docker.auth
-    import docker.errors
+    from tamma_ops.engine import stored_login
 
     path = docker_config_path(env)
     if not path.is_file():
         return None
-    try:
-        config = docker.auth.load_config(str(path), credstore_env=dict(env))
-        entry = config.resolve_authconfig(registry) or {}
-    except (docker.errors.DockerException, OSError, ValueError) as exc:
-        log.warning("cannot read the Docker credentials in %s: %s", path, exc)
+    entry = stored_login(path, registry, env)
+    if entry is None:
         return None
     username = entry.get("username") or entry.get("Username")
     password = entry.get("password") or entry.get("Password") or entry.get("IdentityToken")

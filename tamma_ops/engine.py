@@ -16,17 +16,20 @@ The SDK is imported on first use, so commands that never touch Docker start fast
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tamma_ops.errors import EngineError, TammaOpsError, UsageError
 
 if TYPE_CHECKING:
     import docker
     from docker.models.images import Image
+
+log = logging.getLogger(__name__)
 
 HTTP_BAD_REQUEST = 400
 # Engine 20.10 (Debian 12's docker.io) speaks 1.41; everything tamma-ops uses exists there.
@@ -144,6 +147,21 @@ def _parse_api_version(text: str) -> tuple[int, int]:
 
 def engine_host(env: Mapping[str, str]) -> str:
     return env.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def stored_login(path: Path, registry: str, env: Mapping[str, str]) -> Mapping[str, Any] | None:
+    """The Docker client's login for ``registry`` in config file ``path`` (credential helpers
+    included), read only; None, with a warning, when it cannot be read."""
+    import docker.auth
+    import docker.errors
+
+    try:
+        config = docker.auth.load_config(str(path), credstore_env=dict(env))
+        entry: Mapping[str, Any] = config.resolve_authconfig(registry) or {}
+    except (docker.errors.DockerException, OSError, ValueError) as exc:
+        log.warning("cannot read the Docker credentials in %s: %s", path, exc)
+        return None
+    return entry
 
 
 def check_socket(env: Mapping[str, str]) -> None:
