@@ -27,6 +27,10 @@ COMMANDS = {
         "Check the Docker engine, compose v2, buildx and disk.",
     ),
     "plan": ("tamma_ops.commands.plan", "Show each image's repository, tags and labels."),
+    "smoke": (
+        "tamma_ops.commands.smoke",
+        "Bring a stack up, gate on health, probe HTTP, always tear down.",
+    ),
 }
 
 
@@ -79,10 +83,11 @@ Examples:
   tamma-ops plan --repo ../tamma           tags and labels for the current commit
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
+  tamma-ops smoke --compose-file deploy/docker-compose.yml --image-tag sha-1a2b3c4
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
-4 build failed, 70 internal error, 130 interrupted.
+4 build failed, 6 smoke test failed, 70 internal error, 130 interrupted.
 """
 
 
