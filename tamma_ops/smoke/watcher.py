@@ -178,7 +178,7 @@ class Watcher:
             state.status = "unhealthy"
             self._refresh_health(state)
             self._fail(
-                name, f"{name} turned unhealthy after {at:.1f}s: {state.last_health or 'no output'}"
+                name, f"{name} turned unhealthy after {at:.1f}s: {state.last_health or 'no health log'}"
             )
         elif action == "die":
             state.status = "exited"
@@ -238,7 +238,9 @@ class Watcher:
         )
         log_entries = (attrs.get("State", {}).get("Health") or {}).get("Log") or []
         if log_entries:
-            state.last_health = _one_line(str(log_entries[-1].get("Output", "")))
+            last = log_entries[-1]
+            output = _one_line(str(last.get("Output", ""))) or "no output"
+            state.last_health = f"exit {last.get('ExitCode')}: {output}"
 
     def _refresh_health(self, state: ServiceState) -> None:
         if state.container:
