@@ -177,9 +177,8 @@ class Watcher:
         elif action == "health_status: unhealthy":
             state.status = "unhealthy"
             self._refresh_health(state)
-            self._fail(
-                name, f"{name} turned unhealthy after {at:.1f}s: {state.last_health or 'no health log'}"
-            )
+            last = state.last_health or "no health log"
+            self._fail(name, f"{name} turned unhealthy after {at:.1f}s: {last}")
         elif action == "die":
             state.status = "exited"
             state.exit_code = int(attributes.get("exitCode", "-1"))

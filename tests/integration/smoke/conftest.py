@@ -16,6 +16,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -86,7 +87,7 @@ class Projects:
         return name
 
     def leftovers(self, project: str) -> list[str]:
-        label = {"label": f"{PROJECT_LABEL}={project}"}
+        label: dict[str, Any] = {"label": f"{PROJECT_LABEL}={project}"}
         found = [
             f"container {c.name}" for c in self.client.containers.list(all=True, filters=label)
         ]
@@ -95,7 +96,7 @@ class Projects:
         return found
 
     def remove(self, project: str) -> None:
-        label = {"label": f"{PROJECT_LABEL}={project}"}
+        label: dict[str, Any] = {"label": f"{PROJECT_LABEL}={project}"}
         for container in self.client.containers.list(all=True, filters=label):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)

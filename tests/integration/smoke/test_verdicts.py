@@ -11,10 +11,11 @@ import json
 from tests.integration.smoke.conftest import BUSYBOX, assert_gone, run_smoke, write_stack
 
 # A web server that is healthy while /tmp/ok exists.
+SERVE = "echo hello > /www/index.html; touch /tmp/ok; exec httpd -f -p 8080 -h /www"
 WEB = f"""\
 web:
   image: {BUSYBOX}
-  command: ["sh", "-c", "echo hello > /www/index.html; touch /tmp/ok; exec httpd -f -p 8080 -h /www"]
+  command: ["sh", "-c", "{SERVE}"]
   working_dir: /
   tmpfs: [/www, /tmp]
   healthcheck:
