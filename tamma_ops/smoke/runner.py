@@ -179,9 +179,8 @@ def _probe_all(
             result = run_probe(
                 http, probe, url, deadline=deadline, should_stop=lambda: watcher.failure is not None
             )
-            log.info(
-                "  %s GET %s -> %s", "✓" if result.passed else "✗", url, result.problem or "ok"
-            )
+            mark = "✓" if result.passed else "✗"
+            log.info("  %s GET %s (%s): %s", mark, probe.name, url, result.problem or "ok")
             results.append(result)
             if not result.passed:
                 break
