@@ -128,9 +128,8 @@ def run_smoke(
                     report.probes = _probe_all(client, watcher, probes, deadline)
                     failed = next((p for p in report.probes if not p.passed), None)
                     if failed is not None:
-                        watcher.report(
-                            SmokeError(f"{source.project}: probe GET {failed.url} {failed.problem}")
-                        )
+                        message = f"probe GET {failed.probe.name} failed: {failed.problem}"
+                        watcher.report(SmokeError(f"{source.project}: {message}"))
                     watcher.watch_until(min(settle_until, deadline))
                 except TammaOpsError as exc:
                     problem = exc

@@ -70,7 +70,7 @@ def test_a_probe_with_a_wrong_body_fails(tmp_path, projects):
         artifacts,
     )
     assert result.returncode == 6, result.stderr
-    assert "body does not contain 'goodbye'" in result.stderr
+    assert "probe GET web:8080/ failed: body does not contain 'goodbye'" in result.stderr
     probes = json.loads((artifacts / "probes.json").read_text())["probes"]
     attempts = probes[0]["attempts"]
     assert attempts
