@@ -4,8 +4,10 @@ Run alone with ``.venv/bin/python -m bench.smoke [RUNS]`` (default 3), or by ``m
 
 Both sides run the example's seven-service stack (examples/tamma-mini/docker-compose.yml on the
 example images, built once under a bench-only owner, with examples/offline.env), each a whole
-command from start to verdict, teardown included, the sides interleaved (their order swaps
-every run). Two scenarios:
+command from start to verdict, teardown included, the sides interleaved (their order rotates
+every run). A third side, "compose -t0", is the compose side with tamma-ops's teardown
+(``down -v --timeout 0``), to show how much of the difference the teardown alone makes.
+Two scenarios:
 
 - passing: the stack as it is;
 - failing: the same stack plus a service, ``flaky``, that is healthy at once and turns
@@ -38,6 +40,8 @@ REGISTRY = "bench.test"
 SHA = "be0c4be0c4be0c4be0c4be0c4be0c4be0c4be0c4"
 IMAGES = ("tamma-api", "tamma-engine", "tamma-dashboard", "tamma-elsa", "tamma-api-dotnet")
 TARGETS = {"passing": 1.05, "failing": 0.5}
+# "compose -t0" is compose with tamma-ops's teardown (down --timeout 0): a reference, no target.
+SIDES = ["tamma-ops", "compose", "compose -t0"]
 FLAKY = """\
 services:
   flaky:
@@ -52,8 +56,13 @@ services:
 """
 
 
-def _compose_side(files: list[Path], env_file: Path, ports_file: Path) -> tuple[float, bool]:
-    """up --wait, curl each probe, down -v: what a hand-written CI smoke job does."""
+def _compose_side(
+    files: list[Path], env_file: Path, ports_file: Path, *, kill: bool = False
+) -> tuple[float, bool]:
+    """up --wait, curl each probe, down -v: what a hand-written CI smoke job does.
+
+    ``kill``: ``down -v --timeout 0``, as tamma-ops tears down, to show what the teardown is worth.
+    """
     project = f"bench-compose-{uuid.uuid4().hex[:8]}"
     base = ["docker", "compose", "-p", project, "--env-file", str(env_file)]
     for path in [*files, ports_file]:
@@ -77,7 +86,8 @@ def _compose_side(files: list[Path], env_file: Path, ports_file: Path) -> tuple[
             )
             ok = ok and curl.returncode == 0
     finally:
-        subprocess.run([*base, "down", "-v", "--remove-orphans"], capture_output=True, check=False)
+        down = [*base, "down", "-v", "--remove-orphans", *(["--timeout", "0"] if kill else [])]
+        subprocess.run(down, capture_output=True, check=False)
     return time.monotonic() - started, ok
 
 
@@ -126,16 +136,17 @@ def main() -> None:
             }
             for run in range(runs):
                 for scenario, files in stacks.items():
-                    sides = ["tamma-ops", "compose"] if run % 2 == 0 else ["compose", "tamma-ops"]
+                    sides = SIDES[run % len(SIDES) :] + SIDES[: run % len(SIDES)]
                     for side in sides:
-                        if side == "compose":
-                            seconds, ok = _compose_side(files, env_file, ports[scenario])
-                        else:
+                        if side == "tamma-ops":
                             seconds, ok = _tamma_ops_side(files, env_file)
+                        else:
+                            kill = side == "compose -t0"
+                            seconds, ok = _compose_side(files, env_file, ports[scenario], kill=kill)
                         times[scenario].setdefault(side, []).append(seconds)
                         verdicts[scenario].setdefault(side, set()).add(ok)
                         print(
-                            f"  run {run + 1}/{runs} {scenario:<8} {side:<9} {seconds:6.1f}s "
+                            f"  run {run + 1}/{runs} {scenario:<8} {side:<11} {seconds:6.1f}s "
                             f"{'pass' if ok else 'FAIL'}",
                             flush=True,
                         )
@@ -156,12 +167,12 @@ def report(
     lines = [f"start to verdict, teardown included, median of {runs} (all samples in seconds):"]
     for scenario, sides in times.items():
         compose = statistics.median(sides["compose"])
-        for side in ("compose", "tamma-ops"):
+        for side in ("compose", "compose -t0", "tamma-ops"):
             median = statistics.median(sides[side])
             verdict = "/".join("pass" if ok else "fail" for ok in sorted(verdicts[scenario][side]))
             samples = ", ".join(f"{s:.1f}" for s in sides[side])
             lines.append(
-                f"  {scenario:<8} {side:<9} {median:6.1f}s {median / compose:5.2f}x "
+                f"  {scenario:<8} {side:<11} {median:6.1f}s {median / compose:5.2f}x "
                 f"verdict {verdict:<9} [{samples}]"
             )
         ratio = statistics.median(sides["tamma-ops"]) / compose
