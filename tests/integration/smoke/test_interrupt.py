@@ -54,3 +54,41 @@ def test_an_interrupt_during_the_wait_removes_the_stack(tmp_path, projects, dock
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert_gone(projects, project)
+
+
+def test_the_deadline_fails_the_run_naming_what_it_waited_for(tmp_path, projects):
+    compose, manifest = write_stack(tmp_path, WAITING)
+    project = projects.new()
+    result = subprocess.run(
+        smoke_argv(project, "-f", compose, "--manifest", manifest, "--timeout", "3"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 6, result.stderr
+    assert "still waiting for slow (starting" in result.stderr
+    assert_gone(projects, project)
+
+
+def test_keep_leaves_the_stack_up_and_says_how_to_remove_it(tmp_path, projects, docker_client):
+    compose, manifest = write_stack(tmp_path, WAITING.replace("start_period: 600s", "retries: 1"))
+    compose.write_text(compose.read_text().replace('["CMD", "false"]', '["CMD", "true"]'))
+    project = projects.new()
+    result = subprocess.run(
+        smoke_argv(project, "-f", compose, "--manifest", manifest, "--settle", "0", "--keep"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"docker compose -p {project} down --volumes --remove-orphans" in result.stderr
+    label = {"label": f"{PROJECT_LABEL}={project}"}
+    assert [c.status for c in docker_client.containers.list(filters=label)] == ["running"]
+    subprocess.run(
+        ["docker", "compose", "-p", project, "down", "-v", "-t", "0"],
+        check=True,
+        capture_output=True,
+    )
+    assert_gone(projects, project)

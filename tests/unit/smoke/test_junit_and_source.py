@@ -90,3 +90,22 @@ def test_a_busy_port_is_bad_input_and_other_up_failures_fail_the_stack(tmp_path)
     other = compose.up_failed("pull access denied for x")
     assert isinstance(other, SmokeError)
     assert "pull access denied" in other.message
+
+
+def test_check_stack_takes_one_shot_jobs_from_the_manifest_and_the_label(tmp_path):
+    from tamma_ops.manifest import Manifest, SmokeSpec, default_manifest
+    from tamma_ops.smoke.runner import check_stack
+
+    source = StackSource((tmp_path / "compose.yml",), (), tmp_path, "p")
+    services = {
+        "web": {},
+        "seed": {"labels": {"io.tamma-ops.smoke.one-shot": "true"}},
+        "migrate": {"labels": {"io.tamma-ops.smoke.one-shot": "false"}},
+    }
+    spec = SmokeSpec(probes=(Probe(service="web", port=80),), one_shot=("migrate",))
+    manifest = Manifest(images=default_manifest().images, smoke=spec)
+    probes, one_shot = check_stack(services, manifest, source)
+    assert [p.name for p in probes] == ["web:80/"]
+    assert one_shot == {"seed", "migrate"}
+    with pytest.raises(UsageError, match="does not have: elsa-server, tamma-api, "):
+        check_stack(services, default_manifest(), source)
