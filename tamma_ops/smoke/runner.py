@@ -165,6 +165,11 @@ def _watch_up(compose: Compose, up: subprocess.Popen[str], watcher: Watcher) -> 
     output, _ = up.communicate()
     if up.returncode > 0:
         watcher.report(compose.up_failed(output or ""))
+    elif up.returncode == 0:
+        try:
+            watcher.resync()
+        except TammaOpsError as exc:
+            watcher.report(exc)
 
 
 def _probe_all(

@@ -100,6 +100,18 @@ class Watcher:
                 self.failure = error
             self._changed.notify_all()
 
+    def resync(self) -> None:
+        """Seeds services no event has named yet from the engine (an event the stream missed)."""
+        label = f"{PROJECT_LABEL}={self.project}"
+        with docker_errors("listing the stack's containers"):
+            containers = self._client.containers.list(all=True, filters={"label": label})
+        with self._changed:
+            for container in containers:
+                service = container.labels.get(SERVICE_LABEL, "")
+                if service in self.states and self.states[service].container is None:
+                    self._seed(container.attrs)
+            self._changed.notify_all()
+
     def wait_ready(self, deadline: float) -> None:
         """Returns once every service is ready; raises the first failure, or on the deadline."""
         with self._changed:
@@ -144,8 +156,7 @@ class Watcher:
                 except TammaOpsError as exc:
                     self.report(exc)
         except Exception as exc:  # noqa: BLE001 - closing the stream ends the loop this way
-            if self._stream is not None and not getattr(self._stream, "_closed", False):
-                log.debug("event stream ended: %s", exc)
+            log.debug("event stream ended: %s", exc)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         attributes = event.get("Actor", {}).get("Attributes", {})

@@ -119,3 +119,27 @@ def test_containers_that_existed_before_the_stream_are_seeded_from_inspect():
     w._seed(existing)
     assert w.states["web"].status == "healthy"
     assert w.states["web"].ready
+
+
+class FakeContainer:
+    def __init__(self, service: str, container_attrs: dict[str, Any]) -> None:
+        self.labels = {"com.docker.compose.service": service}
+        self.attrs = container_attrs
+
+
+def test_resync_fills_in_a_service_whose_events_were_missed():
+    w = watcher(services=("web", "db"))
+    w._on_event(event("start", "web"))
+    missed = attrs()
+    missed["Config"]["Labels"] = {"com.docker.compose.service": "db"}
+    missed["State"] = {"Running": True}
+    seen_again = attrs()
+    seen_again["Config"]["Labels"] = {"com.docker.compose.service": "web"}
+    seen_again["State"] = {"Status": "exited", "ExitCode": 1}
+    containers = [FakeContainer("db", missed), FakeContainer("web", seen_again)]
+    w._client.containers = type("C", (), {"list": lambda self, **_: containers})()  # type: ignore[misc]
+    w.resync()
+    assert w.states["db"].status == "running"
+    assert w.states["db"].ready
+    # A service the stream already reported is left to the stream.
+    assert w.failure is None
