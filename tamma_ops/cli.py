@@ -40,6 +40,10 @@ COMMANDS = {
         "tamma_ops.commands.verify_public",
         "Check that anonymous users can pull every image.",
     ),
+    "smoke": (
+        "tamma_ops.commands.smoke",
+        "Bring a stack up, gate on health, probe HTTP, always tear down.",
+    ),
 }
 
 
@@ -114,12 +118,13 @@ Examples:
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
   tamma-ops push --only-sha --digests-file digests.json
-  tamma-ops promote --from sha-1a2b3c4     release tags, no rebuild, no upload
+  tamma-ops smoke --full-stack --digests-file digests.json   the stack users deploy, on those
+  tamma-ops promote                        release tags for the tested digests, no upload
   tamma-ops init --full-stack --dir D      a deployment directory for `docker compose up -d`
 
 \b
 Exit codes: 0 ok, 1 error, 2 bad input or manifest, 3 Docker engine unusable,
-4 build failed, 5 push failed, 70 internal error, 130 interrupted.
+4 build failed, 5 push failed, 6 smoke test failed, 70 internal error, 130 interrupted.
 """
 
 

@@ -119,14 +119,50 @@ class ImageSpec(_Frozen):
         return repo / self.context
 
 
+class Probe(_Frozen):
+    """One HTTP check of a running stack: ``GET path`` on a service's container port.
+
+    ``body`` must occur in the response text and ``body_regex`` must match somewhere in it.
+    """
+
+    service: str
+    port: int = Field(ge=1, le=65535)
+    path: AbsolutePath = "/"
+    status: int = Field(default=200, ge=100, le=599)
+    body: str | None = None
+    body_regex: str | None = None
+
+    @field_validator("body_regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.port}{self.path}"
+
+
+class SmokeSpec(_Frozen):
+    """What ``smoke`` checks on a stack: HTTP probes and the services that are one-shot jobs."""
+
+    probes: tuple[Probe, ...] = ()
+    one_shot: tuple[str, ...] = ()
+
+
 class Manifest(_Frozen):
-    """Where images go and which images there are."""
+    """Where images go, which images there are, and how a stack of them is smoke-tested."""
 
     registry: str = "ghcr.io"
     owner: str = "meywd"
     default_branch: str = "main"
     source: str = "https://github.com/meywd/tamma"
     images: tuple[ImageSpec, ...]
+    smoke: SmokeSpec = SmokeSpec()
 
     @field_validator("registry")
     @classmethod
@@ -191,6 +227,18 @@ DEFAULT: dict[str, Any] = {
             "port": 3000,
             "health": {"type": "http", "path": "/health"},
         },
+    },
+    # Every service of the full stack that has a port, under its compose service name, and the
+    # dashboard's proxy to tamma-api, which must keep the /api prefix.
+    "smoke": {
+        "probes": [
+            {"service": "elsa-server", "port": 5000, "path": "/health"},
+            {"service": "tamma-api-dotnet", "port": 3000, "path": "/health"},
+            {"service": "tamma-api", "port": 3100, "path": "/health"},
+            {"service": "tamma-dashboard", "port": 3001, "path": "/"},
+            {"service": "tamma-dashboard", "port": 3001, "path": "/api/health"},
+        ],
+        "one_shot": [],
     },
 }
 

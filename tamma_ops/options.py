@@ -28,7 +28,7 @@ def _split_names(
     return names
 
 
-_PLAN_PARAMS = (
+_MANIFEST_PARAMS = (
     click.option(
         "--repo",
         type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -41,6 +41,10 @@ _PLAN_PARAMS = (
         type=click.Path(dir_okay=False, path_type=Path),
         help="Manifest to lay over the built-in default [default: REPO/tamma-ops.toml if present].",
     ),
+)
+
+_PLAN_PARAMS = (
+    *_MANIFEST_PARAMS,
     click.option(
         "--registry",
         envvar="TAMMA_REGISTRY",
@@ -85,6 +89,13 @@ def plan_options(command: F) -> F:
     for option in reversed(_PLAN_PARAMS):
         wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def manifest_options(command: F) -> F:
+    """Adds ``--repo`` and ``--manifest`` (as the plan options define them) to a command."""
+    for option in reversed(_MANIFEST_PARAMS):
+        command = option(command)
+    return command
 
 
 json_option = click.option(
