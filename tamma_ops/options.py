@@ -74,28 +74,29 @@ _PLAN_PARAMS = (
 _PLAN_KEYS = ("repo", "manifest", "registry", "owner", "event", "ref", "sha", "image_names")
 
 
-def plan_options(command: F) -> F:
-    """Adds the shared plan options and passes them to the command as one ``plan_options``."""
+def _plan_options(params: tuple[Callable[[F], F], ...]) -> Callable[[F], F]:
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Imported here so `--help` never loads the manifest's pydantic models.
+            from tamma_ops.plan import PlanOptions
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # Imported here so `--help` never loads the manifest's pydantic models.
-        from tamma_ops.plan import PlanOptions
+            values = {key: kwargs.pop(key) for key in _PLAN_KEYS if key in kwargs}
+            values["images"] = values.pop("image_names", ())
+            return command(*args, plan_options=PlanOptions(**values), **kwargs)
 
-        values = {key: kwargs.pop(key) for key in _PLAN_KEYS}
-        values["images"] = values.pop("image_names")
-        return command(*args, plan_options=PlanOptions(**values), **kwargs)
+        for option in reversed(params):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
 
-    for option in reversed(_PLAN_PARAMS):
-        wrapper = option(wrapper)
-    return wrapper  # type: ignore[return-value]
+    return decorate
 
 
-def manifest_options(command: F) -> F:
-    """Adds ``--repo`` and ``--manifest`` (as the plan options define them) to a command."""
-    for option in reversed(_MANIFEST_PARAMS):
-        command = option(command)
-    return command
+# Adds the shared plan options and passes them to the command as one ``plan_options``.
+plan_options = _plan_options(_PLAN_PARAMS)
+# The plan options that choose where images are and which commit, for commands that run every
+# image of the manifest (smoke): all but --images.
+stack_plan_options = _plan_options(_PLAN_PARAMS[:-1])
 
 
 json_option = click.option(

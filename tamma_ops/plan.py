@@ -87,6 +87,13 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {"images": [image.to_json() for image in self.images]}
 
+    def sha_tag(self) -> str:
+        """The ``sha-…`` tag every image carries: what `push --only-sha` pushes."""
+        tags = {tag for image in self.images for tag in image.tags if tag.startswith("sha-")}
+        if len(tags) != 1:
+            raise UsageError("the plan has no single sha- tag", fix="name the tag to use")
+        return tags.pop()
+
 
 def select_images(manifest: Manifest, names: Sequence[str] | None) -> tuple[ImageSpec, ...]:
     """The manifest's images, or only the named ones in manifest order."""

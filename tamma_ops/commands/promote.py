@@ -59,7 +59,7 @@ def command(
     """
     from tamma_ops.commands.publishing import report
     from tamma_ops.plan import plan_for
-    from tamma_ops.publish.promote import check_source_tag, promote, sha_tag
+    from tamma_ops.publish.promote import check_source_tag, promote
     from tamma_ops.registry import RegistryClient
 
     env = os.environ
@@ -73,7 +73,7 @@ def command(
         return
     registry = plan.images[0].repository.partition("/")[0]
     with RegistryClient(registry, credentials(registry), retry=retry) as client:
-        result = promote(plan, source_tag or sha_tag(plan), client)
+        result = promote(plan, source_tag or plan.sha_tag(), client)
     for image in result.images:
         log.info(
             "%s: %s now also under %s",

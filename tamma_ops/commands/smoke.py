@@ -9,14 +9,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tamma_ops.options import json_option, manifest_options
+from tamma_ops.options import json_option, stack_plan_options
 from tamma_ops.output import markdown_table, text_table, write_step_summary
 
 if TYPE_CHECKING:
+    from tamma_ops.plan import PlanOptions
     from tamma_ops.smoke.runner import SmokeReport
 
 EPILOG = """\b
 Examples:
+  tamma-ops smoke --full-stack                  the stack init writes, this commit's sha- images
+  tamma-ops smoke --full-stack --digests-file digests.json --artifacts smoke-evidence
+  tamma-ops smoke --full-stack --image-tag 1.4.2 --registry ghcr.io --owner meywd
   tamma-ops smoke --compose-file examples/tamma-mini/docker-compose.yml \\
       --env-file examples/offline.env
   tamma-ops smoke -f docker-compose.yml --image-tag sha-1a2b3c4 --junit smoke.xml
@@ -28,6 +32,12 @@ _FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 
 
 @click.command(epilog=EPILOG)
+@click.option(
+    "--full-stack",
+    is_flag=True,
+    help="Test the stack `init --full-stack` writes, rendered with throwaway secrets for "
+    "REGISTRY/OWNER's images at --image-tag [default: the sha- tag of --sha].",
+)
 @click.option(
     "-f",
     "--compose-file",
@@ -77,10 +87,11 @@ _FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
     help="Write a JUnit XML report: one test case per service and per probe.",
 )
 @click.option("--keep", is_flag=True, help="Leave the stack running; prints how to remove it.")
-@manifest_options
+@stack_plan_options
 @json_option
 def command(
     *,
+    full_stack: bool,
     compose_files: tuple[Path, ...],
     env_files: tuple[Path, ...],
     project: str | None,
@@ -91,8 +102,7 @@ def command(
     artifacts: Path | None,
     junit: Path | None,
     keep: bool,
-    repo: Path,
-    manifest: Path | None,
+    plan_options: PlanOptions,
     as_json: bool,
 ) -> None:
     """Start a compose stack under a unique project name and judge it.
@@ -107,20 +117,36 @@ def command(
     """
     from tamma_ops.errors import SmokeError, UsageError
     from tamma_ops.manifest import load_manifest
+    from tamma_ops.smoke.full_stack import stack_source
     from tamma_ops.smoke.override import ImagePins, read_digests
     from tamma_ops.smoke.runner import SmokeOptions, run_smoke
-    from tamma_ops.smoke.source import from_files
 
     if image_tag is not None and digests_file is not None:
         raise UsageError("--image-tag and --digests-file exclude each other", fix="give one")
+    if full_stack and compose_files:
+        raise UsageError(
+            "--full-stack tests the stack `init --full-stack` writes, not a --compose-file",
+            fix="leave out one of them",
+        )
     pins = ImagePins(
         tag=image_tag, digests=read_digests(digests_file) if digests_file is not None else {}
     )
-    source = from_files(compose_files, env_files, project=project)
     options = SmokeOptions(
         timeout=timeout, settle=settle, keep=keep, pins=pins, artifacts=artifacts, junit=junit
     )
-    report = run_smoke(source, load_manifest(repo, manifest), options, os.environ)
+    manifest = load_manifest(plan_options.repo, plan_options.manifest)
+    source = stack_source(
+        full_stack=full_stack,
+        compose_files=compose_files,
+        env_files=env_files,
+        project=project,
+        pins=pins,
+        plan_options=plan_options,
+        manifest=manifest,
+        env=os.environ,
+    )
+    with source as stack:
+        report = run_smoke(stack, manifest, options, os.environ)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

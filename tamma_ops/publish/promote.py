@@ -28,14 +28,6 @@ def check_source_tag(tag: str) -> str:
     return tag
 
 
-def sha_tag(plan: Plan) -> str:
-    """The ``sha-…`` tag every image of the plan carries: what `push --only-sha` pushed."""
-    tags = {tag for image in plan.images for tag in image.tags if tag.startswith("sha-")}
-    if len(tags) != 1:
-        raise UsageError("the plan has no single sha- tag", fix="name it with --from sha-…")
-    return tags.pop()
-
-
 def promote(plan: Plan, source_tag: str, registry: RegistryClient) -> PublishResult:
     """Adds each plan tag to the manifest under ``source_tag``; every image, verified."""
     if not plan.images or not all(image.push for image in plan.images):

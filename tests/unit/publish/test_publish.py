@@ -12,7 +12,7 @@ from tamma_ops.manifest import default_manifest
 from tamma_ops.plan import Destination, PlanOptions, make_plan
 from tamma_ops.publish import PublishedImage, PublishResult, write_digests
 from tamma_ops.publish.local import build_command
-from tamma_ops.publish.promote import check_source_tag, promote, sha_tag
+from tamma_ops.publish.promote import check_source_tag, promote
 from tamma_ops.publish.public import check_public, failure, settings_url
 from tamma_ops.registry import Credentials
 from tamma_ops.revision import Revision
@@ -69,8 +69,8 @@ def test_promote_on_a_pull_request_does_nothing():
 
 
 def test_promote_defaults_to_the_sha_tag_of_the_plans_commit():
-    assert sha_tag(plan()) == "sha-1a2b3c4"
-    assert sha_tag(plan("refs/heads/main")) == "sha-1a2b3c4"
+    assert plan().sha_tag() == "sha-1a2b3c4"
+    assert plan("refs/heads/main").sha_tag() == "sha-1a2b3c4"
 
 
 @pytest.mark.parametrize("tag", ["latest", "sha-1:x", "1.4.2", "sha-1/a"])
