@@ -17,13 +17,12 @@ import uuid
 from pathlib import Path
 
 from tamma_ops.init import envfile
-from tests.integration.deployment import APP_IMAGES, stand_in_images
+from tests.integration.deployment import APP_IMAGES, free_port, stand_in_images
 from tests.integration.update.stack import (
     HEALTH_INTERVALS,
     compose,
     container,
     deploy,
-    free_port,
     health,
     inspect,
     psql,
