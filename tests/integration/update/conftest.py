@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.deployment import APP_IMAGES, ExampleImages, free_port
-from tests.integration.update.stack import compose, deploy, psql, start
+from tests.integration.update.stack import deploy, psql, start, take_down
 
 BROKEN = {"tamma-api", "tamma-dashboard"}
 V2 = 'LABEL org.opencontainers.image.version="2"\n'
@@ -187,4 +187,4 @@ def stack(release: Release, tmp_path: Path) -> Iterator[Stack]:
         )
         yield Stack(directory, tag, elsewhere)
     finally:
-        compose(directory, "down", "-v", "--remove-orphans", check=False)
+        take_down(directory)
