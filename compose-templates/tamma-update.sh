@@ -13,8 +13,8 @@ usage() {
     cat <<'EOF'
 Usage: tamma-update.sh [OPTIONS]
 
-Updates the Tamma stack in this script's directory (docker-compose.yml, .env), from any
-current directory:
+Updates the Tamma stack in this script's directory (docker-compose.yml, .env, and
+docker-compose.override.yml if there is one), from any current directory:
 
   1. Backup gate: dumps the database of the `postgres` service (pg_dump -Fc, inside the
      container, with its own POSTGRES_USER / POSTGRES_DB) into backups/<UTC time>.dump,
@@ -29,6 +29,8 @@ current directory:
      infrastructure services postgres and rabbitmq, which are never pulled here: a new
      database image is an upgrade of its own, to take after a backup), `docker compose up -d`,
      then waits until every service is healthy (or running, if it has no health check).
+     --timeout bounds `up` too: compose waits for a dependency's health before it starts what
+     depends on it.
   4. Rollback: if the stack is not healthy within --timeout, every application service goes
      back to the image it ran before (the configured tag is pointed at the recorded image ID
      again with `docker tag`, then the services are recreated), the script waits for health
@@ -36,7 +38,8 @@ current directory:
 
 Options:
   --keep N         keep the newest N backups (default 7, at least 1)
-  --timeout S      seconds to wait for the stack to turn healthy (default 300)
+  --timeout S      seconds to wait for the stack to turn healthy, `docker compose up`
+                   included (default 300)
   --backup-only    take and verify a backup, then stop (no pull, no restart)
   --restore FILE   restore the database from FILE (a .dump made by this script): verifies
                    FILE, asks for confirmation, backs up the current database first, stops
@@ -160,6 +163,12 @@ stack_dir=$(pwd -P)
 command -v docker >/dev/null 2>&1 || die 3 "docker is not installed (or not on PATH)"
 docker compose version >/dev/null 2>&1 || die 3 "the docker compose plugin (compose v2) is not installed"
 command -v sha256sum >/dev/null 2>&1 || die 3 "sha256sum (coreutils) is not installed"
+# coreutils' timeout bounds `docker compose up` by --timeout; without it compose's own health
+# check limits apply.
+bounded_up=no
+if timeout --foreground 5 true >/dev/null 2>&1; then
+    bounded_up=yes
+fi
 [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f compose.yml ] || [ -f docker-compose.yaml ] ||
     die 3 "no compose file in $stack_dir: this script belongs next to the stack's docker-compose.yml"
 
@@ -339,11 +348,29 @@ retag_previous() {
     [ "$ok" = yes ]
 }
 
-# Waits until every container of the stack is healthy (or running, without a health check).
-# Fails at once when a container exited or keeps restarting, or after $timeout seconds.
-wait_healthy() {
+# `docker compose up -d ARGS`, then waits for health, all within --timeout seconds. compose itself
+# waits for each dependency's health check before it starts what depends on it (the dashboard
+# waits for both APIs), so an image that never turns healthy would hold `up` until that check
+# gives up (start period + retries x interval): `timeout` ends it at the deadline instead.
+up_and_wait() {
     deadline=$(($(date +%s) + timeout))
-    say "waiting up to $timeout s for every service to be healthy"
+    if [ "$bounded_up" = yes ]; then
+        status=0
+        timeout --foreground -k 10 "$timeout" docker compose up -d "$@" || status=$?
+        if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+            say "docker compose up did not finish within $timeout s: a service it waits for is not healthy"
+        fi
+        [ "$status" -eq 0 ] || return 1
+    else
+        docker compose up -d "$@" || return 1
+    fi
+    wait_healthy
+}
+
+# Waits until every container of the stack is healthy (or running, without a health check).
+# Fails at once when a container exited or keeps restarting, or at $deadline.
+wait_healthy() {
+    say "waiting up to $((deadline - $(date +%s))) s for every service to be healthy"
     while :; do
         pending=
         for service in $(docker compose config --services); do
@@ -418,12 +445,10 @@ case $mode in
             'exec pg_restore --clean --if-exists --single-transaction --exit-on-error -U "${POSTGRES_USER:-tamma}" -d "${POSTGRES_DB:-${POSTGRES_USER:-tamma}}"' \
             <"$restore_file"; then
             say "pg_restore failed; the database is as it was (one transaction). Starting the services again"
-            docker compose up -d
-            wait_healthy || true
+            up_and_wait || true
             die 8 "restore of $restore_file failed (see pg_restore's message above)"
         fi
-        docker compose up -d
-        wait_healthy || die 8 "the database was restored from $restore_file, but the stack is not healthy; look at: docker compose ps"
+        up_and_wait || die 8 "the database was restored from $restore_file, but the stack is not healthy; look at: docker compose ps"
         say "restored $restore_file (the database before it: $backup_path)"
         exit 0
         ;;
@@ -444,7 +469,7 @@ if ! docker compose pull $apps; then
 fi
 
 say "starting the new images"
-if docker compose up -d && wait_healthy; then
+if up_and_wait; then
     say "update done; running now (service, image ID, image, registry digest):"
     running_images
     exit 0
@@ -454,7 +479,7 @@ say "the update did not turn healthy; rolling the application services back to $
 retag_previous "$images_file" all ||
     die 7 "the update failed and the previous images could not all be restored; look at: docker compose ps"
 # shellcheck disable=SC2086 # one word per service
-if docker compose up -d --no-deps --force-recreate $apps && wait_healthy; then
+if up_and_wait --no-deps --force-recreate $apps; then
     die 6 "the update failed; the previous images run again and are healthy (backup: $backup_path)"
 fi
 die 7 "the update failed and the stack is not healthy after the rollback either; look at: docker compose ps, docker compose logs (backup: $backup_path, previous images: $images_file)"

@@ -21,30 +21,15 @@ import httpx
 import pytest
 
 from tamma_ops.init import envfile
-from tests.integration.init.conftest import (
+from tests.integration.deployment import (
+    SERVICES,
     ExampleImages,
     free_port,
-    offline_images,
-    tamma_ops_argv,
+    run_init,
+    stand_in_images,
     user_environment,
 )
-from tests.unit.init.test_secrets import ANTHROPIC, CLASSIC
 
-SERVICES = {
-    "postgres",
-    "rabbitmq",
-    "elsa-server",
-    "tamma-api-dotnet",
-    "tamma-api",
-    "tamma-engine",
-    "tamma-dashboard",
-}
-USER = {
-    "GITHUB_TOKEN": CLASSIC,
-    "ANTHROPIC_API_KEY": ANTHROPIC,
-    "GITHUB_OWNER": "acme",
-    "GITHUB_REPO": "app",
-}
 UP_TIMEOUT = 300
 
 
@@ -87,36 +72,13 @@ class Stack:
             time.sleep(1)
 
 
-def init(directory: Path, images: ExampleImages, port: int) -> subprocess.CompletedProcess[str]:
-    env = user_environment(**USER, **offline_images(), DASHBOARD_PORT=str(port))
-    return subprocess.run(
-        [
-            *tamma_ops_argv(),
-            "init",
-            "--full-stack",
-            "--non-interactive",
-            "--registry",
-            images.registry,
-            "--owner",
-            images.owner,
-            "--version",
-            images.version,
-            "--dir",
-            str(directory),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
 @pytest.fixture(scope="module")
 def stack(docker_cli: str, example_images: ExampleImages, tmp_path_factory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("deployment") / "tamma"
     port = free_port()
-    result = init(directory, example_images, port)
+    result = run_init(
+        directory, example_images.registry, example_images.owner, example_images.version, port
+    )
     assert result.returncode == 0, result.stderr
     running = Stack(docker_cli, directory, f"tamma-init-test-{uuid.uuid4().hex[:10]}", port)
     try:
@@ -131,7 +93,7 @@ def test_init_wrote_a_private_env_and_printed_the_next_steps(stack):
     env_file = stack.directory / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     values = envfile.values(env_file.read_text())
-    assert values["POSTGRES_IMAGE"] == offline_images()["POSTGRES_IMAGE"]
+    assert values["POSTGRES_IMAGE"] == stand_in_images()["POSTGRES_IMAGE"]
     assert not list(stack.directory.glob(".tamma-init-*"))
 
 

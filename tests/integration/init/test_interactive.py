@@ -20,7 +20,7 @@ import time
 import pytest
 
 from tamma_ops.init import envfile
-from tests.integration.init.conftest import tamma_ops_argv, user_environment
+from tests.integration.deployment import tamma_ops_argv, user_environment
 from tests.unit.init.test_secrets import ANTHROPIC, CLASSIC
 
 TYPO = "ghp_tooshort"

@@ -10,8 +10,7 @@ import docker
 import pytest
 
 from tamma_ops.init import envfile
-from tests.integration.init.conftest import tamma_ops_argv, user_environment
-from tests.integration.init.test_full_stack import USER
+from tests.integration.deployment import USER, tamma_ops_argv, user_environment
 
 # Any small local image stands in for tamma-api: init only reads the tags.
 STAND_IN = "tamma-offline/busybox:1"

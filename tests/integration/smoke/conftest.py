@@ -22,8 +22,6 @@ import docker
 import docker.errors
 import pytest
 
-from tests.integration.offline.conftest import offline_images  # noqa: F401 - a fixture
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
 OFFLINE_ENV = REPO_ROOT / "examples" / "offline.env"
@@ -38,7 +36,7 @@ NO_PROBES = "[smoke]\nprobes = []\n"
 
 
 @pytest.fixture(scope="session")
-def example_owner(docker_client, offline_images) -> Iterator[str]:  # noqa: F811
+def example_owner(docker_client, offline_images) -> Iterator[str]:
     """The five example images, tagged smoke.test/<owner>/<image>:{latest,sha-5a0e5a0}."""
     owner = f"smoke-{uuid.uuid4().hex[:10]}"
     argv = [sys.executable, "-m", "tamma_ops", "-q", "build", "--repo", str(EXAMPLE), "-q"]

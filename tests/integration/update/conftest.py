@@ -1,17 +1,20 @@
-"""Fixtures for tamma-update.sh on the real engine: a registry, versions of two example images,
-and a running stack per test.
+"""Fixtures for tamma-update.sh on the real engine: a registry, versions of the five example
+images, and a running stack per test that `tamma-ops init --full-stack` generated.
 
-The session builds tamma-api and tamma-elsa from examples/tamma-mini once, under a unique owner,
-and pushes three versions of each to a registry on a free port of 127.0.0.1:
+The session takes the example's five images (the shared ``example_images`` build) and tags them,
+under a unique owner, for a registry on a free port of 127.0.0.1, in versions:
 
 - ``v1``: the example image as built;
 - ``v2``: ``FROM v1`` plus a label, so a different image (and digest) that works the same;
-- ``broken``: ``FROM v1`` with a health check that always fails.
+- ``broken`` (tamma-api, which the engine and the dashboard wait for, and tamma-dashboard, which
+  nothing waits for): ``FROM v1`` with a health check that always fails. Not tamma-engine: the
+  stack's own health check (a marker file) replaces its image's.
 
-Each test's stack runs its own tag (``TAMMA_VERSION``), which starts as v1; `Release.publish`
-makes the registry serve another version under that tag while the engine's local tag stays where
-it was, so only a real `docker compose pull` brings the new version. Everything is removed at the
-end: stacks with their volumes (`down -v`), tags, images and the registry.
+Each test's stack runs its own tag (``TAMMA_VERSION``), which starts as v1 in the registry and in
+the engine; `Release.publish` makes the registry serve another version under that tag while the
+engine's local tag stays where it was, so only a real `docker compose pull` brings the new
+version. Everything is removed at the end: stacks with their volumes (`down -v`), tags, images and
+the registry.
 """
 
 from __future__ import annotations
@@ -29,27 +32,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.update import stack as stack_module
-from tests.integration.update.stack import (
-    APP_IMAGES,
-    REPO_ROOT,
-    compose,
-    free_port,
-    make_stack,
-    start,
-    unique_project,
-)
+from tests.integration.deployment import APP_IMAGES, ExampleImages, free_port
+from tests.integration.update.stack import deploy, psql, start, take_down
 
-EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
-# Image name -> (Dockerfile, context, target), as in Tamma's image table.
-SOURCES = {
-    "tamma-api": ("docker/Dockerfile.ts", ".", "tamma-api"),
-    "tamma-elsa": ("apps/tamma-elsa/src/Tamma.ElsaServer/Dockerfile", "apps/tamma-elsa/src", None),
-}
-DERIVED = {
-    "v2": 'LABEL org.opencontainers.image.version="2"\n',
-    "broken": "HEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD false\n",
-}
+BROKEN = {"tamma-api", "tamma-dashboard"}
+V2 = 'LABEL org.opencontainers.image.version="2"\n'
+# The template's health check keeps the image's test: `false` never passes.
+BROKEN_LINE = "HEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD false\n"
 
 
 def docker(*args: str) -> str:
@@ -145,26 +134,18 @@ def update_registry(docker_client, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def release(update_registry, tmp_path_factory) -> Iterator[Release]:
-    made = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "make-images")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.fail(f"scripts/make-images failed:\n{made.stderr}", pytrace=False)
+def release(
+    update_registry: str, example_images: ExampleImages, tmp_path_factory
+) -> Iterator[Release]:
     versions = Release(update_registry, f"tamma-ops-test-{uuid.uuid4().hex[:10]}")
     work = tmp_path_factory.mktemp("update-images")
     try:
-        for image, (dockerfile, context, target) in SOURCES.items():
+        for image in APP_IMAGES.values():
             v1 = f"{versions.repository(image)}:v1"
-            argv = ["build", "--file", str(EXAMPLE / dockerfile), "--tag", v1]
-            docker(*argv, *(["--target", target] if target else []), str(EXAMPLE / context))
-            versions.tags.add(v1)
+            versions.tag(example_images.reference(image), v1)
             versions.ids[image, "v1"] = image_id(v1)
-            for version, line in DERIVED.items():
+            derived = {"v2": V2} | ({"broken": BROKEN_LINE} if image in BROKEN else {})
+            for version, line in derived.items():
                 reference = f"{versions.repository(image)}:{version}"
                 (work / f"{image}-{version}").write_text(f"FROM {v1}\n{line}")
                 docker(
@@ -186,26 +167,24 @@ def release(update_registry, tmp_path_factory) -> Iterator[Release]:
 class Stack:
     directory: Path
     tag: str
-    project: str
     elsewhere: Path  # a directory that is not the stack's, to run the script from
 
 
 @pytest.fixture
-def stack(release, tmp_path) -> Iterator[Stack]:
+def stack(release: Release, tmp_path: Path) -> Iterator[Stack]:
     """A running, healthy stack on v1 with its own tag and compose project, always taken down."""
     tag = f"t-{uuid.uuid4().hex[:10]}"
-    project = unique_project()
-    directory = make_stack(tmp_path / "stack", release.registry, release.owner, tag, project)
+    release.start_tag(tag)
+    directory = deploy(tmp_path, release.registry, release.owner, tag)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     try:
-        release.start_tag(tag)
         start(directory)
-        stack_module.psql(
+        psql(
             directory,
             "CREATE TABLE notes (id serial PRIMARY KEY, name text NOT NULL);"
             "INSERT INTO notes (name) VALUES ('before-1'), ('before-2'), ('before-3');",
         )
-        yield Stack(directory, tag, project, elsewhere)
+        yield Stack(directory, tag, elsewhere)
     finally:
-        compose(directory, "down", "-v", "--remove-orphans", check=False)
+        take_down(directory)

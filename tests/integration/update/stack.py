@@ -1,98 +1,52 @@
-"""A self-hosted stack directory as `tamma-ops init --full-stack` writes it, and ways to look at it.
+"""A stack that `tamma-ops init --full-stack` generated, and ways to look at it.
 
-`make_stack` is the one place that writes the directory: docker-compose.yml, .env and
-tamma-update.sh copied verbatim from compose-templates/. It honours init's contract with the
-script (a `postgres` service taking POSTGRES_* from .env, a named data volume, application images
-``${TAMMA_REGISTRY}/${TAMMA_OWNER}/tamma-...:${TAMMA_VERSION}``, a health check on every service),
-with a subset of the services and short health-check intervals. When init lands, it replaces the
-body of `make_stack` with `tamma-ops init --full-stack --non-interactive`.
+`deploy` is the one place that makes the directory: the real `tamma-ops init --full-stack
+--non-interactive` (tests/integration/deployment.py), with the offline stand-ins for postgres and
+rabbitmq and the application images ``{registry}/{owner}/tamma-...:{version}``. The directory's
+name is unique, and init names the compose project after it, so every stack is its own project
+for the tests' `docker compose` calls and for tamma-update.sh's alike.
+
+Next to init's files it writes a docker-compose.override.yml that only shortens the health-check
+intervals (the images' own pace instead of the template's 5 s), so that stacks turn healthy
+sooner. compose reads that file by default, as it would read a user's: tamma-update.sh runs
+compose without ``-f``, so its calls see the override too.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.integration.deployment import (
+    APP_IMAGES,
+    REPO_ROOT,
+    SERVICES,
+    free_port,
+    run_init,
+    user_environment,
+)
+
 SCRIPT = REPO_ROOT / "compose-templates" / "tamma-update.sh"
-POSTGRES_IMAGE = "tamma-offline/postgres:15"
-# Service name in the stack -> image name in the registry.
-APP_IMAGES = {"tamma-api": "tamma-api", "elsa-server": "tamma-elsa"}
-# Single quotes: compose reads it literally; a shell that sourced .env would expand `$with`.
-PASSWORD = "s3cret$with space"
-
-COMPOSE = """\
-name: {project}
-services:
-  postgres:
-    image: ${{POSTGRES_IMAGE:-postgres:16-alpine}}
-    environment:
-      POSTGRES_USER: ${{POSTGRES_USER:-tamma}}
-      POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD}}
-      POSTGRES_DB: ${{POSTGRES_DB:-tamma}}
-    volumes:
-      - postgres-data:/var/lib/postgresql/data
-    healthcheck:
-      test: ["CMD-SHELL", "pg_isready -U \\"$${{POSTGRES_USER}}\\" -d \\"$${{POSTGRES_DB}}\\""]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-    restart: unless-stopped
-  tamma-api:
-    image: ${{TAMMA_REGISTRY}}/${{TAMMA_OWNER}}/tamma-api:${{TAMMA_VERSION}}
-    environment:
-      DATABASE_URL: postgres://${{POSTGRES_USER:-tamma}}:${{POSTGRES_PASSWORD}}@postgres:5432/${{POSTGRES_DB:-tamma}}
-    depends_on:
-      postgres:
-        condition: service_healthy
-    healthcheck:
-      interval: 1s
-    restart: unless-stopped
-  elsa-server:
-    image: ${{TAMMA_REGISTRY}}/${{TAMMA_OWNER}}/tamma-elsa:${{TAMMA_VERSION}}
-    depends_on:
-      postgres:
-        condition: service_healthy
-    healthcheck:
-      interval: 1s
-    restart: unless-stopped
-volumes:
-  postgres-data:
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+# The interval each service's health check runs at in the tests' stacks, in seconds.
+HEALTH_INTERVALS = dict.fromkeys(SERVICES, 1) | {"rabbitmq": 2}
+OVERRIDE = "docker-compose.override.yml"
 
 
 def unique_project() -> str:
     return f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
 
 
-def make_stack(directory: Path, registry: str, owner: str, version: str, project: str) -> Path:
-    """Writes a stack directory for `project` whose application images are tagged `version`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "docker-compose.yml").write_text(COMPOSE.format(project=project))
-    env = directory / ".env"
-    env.write_text(
-        f"TAMMA_REGISTRY={registry}\n"
-        f"TAMMA_OWNER={owner}\n"
-        f"TAMMA_VERSION={version}\n"
-        "POSTGRES_USER=tamma\n"
-        f"POSTGRES_PASSWORD='{PASSWORD}'\n"
-        'POSTGRES_DB="tamma"\n'
-        f"POSTGRES_IMAGE={POSTGRES_IMAGE}\n"
-    )
-    env.chmod(0o600)
-    script = directory / "tamma-update.sh"
-    shutil.copyfile(SCRIPT, script)
-    script.chmod(0o755)
+def deploy(parent: Path, registry: str, owner: str, version: str) -> Path:
+    """Generates a stack in a new directory of `parent` whose application images are `version`."""
+    directory = parent / unique_project()
+    result = run_init(directory, registry, owner, version, free_port())
+    assert result.returncode == 0, result.stderr
+    override = ["# Tests only: shorter health-check intervals.", "services:"]
+    for service, seconds in sorted(HEALTH_INTERVALS.items()):
+        override += [f"  {service}:", "    healthcheck:", f"      interval: {seconds}s"]
+    (directory / OVERRIDE).write_text("\n".join(override) + "\n")
     return directory
 
 
@@ -101,6 +55,7 @@ def compose(directory: Path, *args: str, check: bool = True) -> subprocess.Compl
     result = subprocess.run(
         ["docker", "compose", *args],
         cwd=directory,
+        env=user_environment(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -120,6 +75,7 @@ def run_script(
     return subprocess.run(
         [str(directory / "tamma-update.sh"), *args],
         cwd=cwd,
+        env=user_environment(),
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
@@ -153,7 +109,7 @@ def running_images(directory: Path) -> dict[str, str]:
 def health(directory: Path) -> dict[str, str]:
     """Each service's container state: its health status, or its run state without one."""
     states = {}
-    for service in ("postgres", *APP_IMAGES):
+    for service in sorted(SERVICES):
         states[service] = inspect(
             container(directory, service),
             "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
@@ -186,8 +142,13 @@ def rows(directory: Path) -> list[str]:
 
 def start(directory: Path) -> None:
     """`docker compose up -d`, then waits until every service is healthy."""
-    compose(directory, "up", "-d", "--wait", "--wait-timeout", "120")
-    deadline = time.monotonic() + 30
+    compose(directory, "up", "-d", "--wait", "--wait-timeout", "300")
+    deadline = time.monotonic() + 60
     while set(health(directory).values()) != {"healthy"}:
         assert time.monotonic() < deadline, health(directory)
         time.sleep(0.5)
+
+
+def take_down(directory: Path) -> None:
+    """`docker compose down -v` without waiting: the stand-in rabbitmq takes seconds to stop."""
+    compose(directory, "down", "-v", "--remove-orphans", "--timeout", "1", check=False)

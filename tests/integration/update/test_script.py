@@ -70,8 +70,13 @@ def test_bad_arguments_exit_2_before_touching_anything(args, says):
     assert result.stdout == ""
 
 
-def test_outside_a_stack_directory_it_exits_3():
-    # The template's own directory has no docker-compose.yml next to the script.
-    result = run("--backup-only")
+def test_outside_a_stack_directory_it_exits_3(tmp_path):
+    # A copy alone in a directory: no docker-compose.yml next to it. (The template's own folder
+    # holds the compose template, which compose cannot read as it is.)
+    alone = tmp_path / "tamma-update.sh"
+    shutil.copy2(SCRIPT, alone)
+    result = subprocess.run(
+        [str(alone), "--backup-only"], capture_output=True, text=True, timeout=30, check=False
+    )
     assert result.returncode == 3
     assert "no compose file" in result.stderr

@@ -1,8 +1,9 @@
 """tamma-update.sh on a real stack: the backup gate, the update, the rollback, retention, restore.
 
-Each test runs the stack's own copy of the script from a directory that is not the stack's, as
-a user's cron job or shell would, against a stack on the real engine whose images come from a
-real registry on 127.0.0.1.
+Each test runs the copy of the script that `tamma-ops init --full-stack` wrote into the stack,
+from a directory that is not the stack's, as a user's cron job or shell would, against the whole
+generated stack (five example images, the postgres and rabbitmq stand-ins) on the real engine,
+its images coming from a real registry on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,26 +16,25 @@ import time
 import uuid
 from pathlib import Path
 
+from tamma_ops.init import envfile
+from tests.integration.deployment import APP_IMAGES, free_port, stand_in_images
 from tests.integration.update.stack import (
-    APP_IMAGES,
-    PASSWORD,
-    POSTGRES_IMAGE,
+    HEALTH_INTERVALS,
     compose,
     container,
-    free_port,
+    deploy,
     health,
     inspect,
-    make_stack,
     psql,
     rows,
     run_script,
     running_images,
     start,
-    unique_project,
+    take_down,
 )
 
 BEFORE = ["before-1", "before-2", "before-3"]
-FRESH_ENV = ["-e", "POSTGRES_USER=tamma", "-e", "POSTGRES_PASSWORD=fresh", POSTGRES_IMAGE]
+FRESH_ENV = ["-e", "POSTGRES_USER=tamma", "-e", "POSTGRES_PASSWORD=fresh"]
 AS_TAMMA = ["-U", "tamma", "-d", "tamma"]
 
 
@@ -50,7 +50,17 @@ def restore_into_fresh_postgres(dump: Path) -> list[str]:
     """Loads `dump` into a new, empty Postgres and returns its notes."""
     name = f"tamma-ops-test-{uuid.uuid4().hex[:10]}"
     subprocess.run(
-        ["docker", "run", "-d", "--name", name, "--label", "io.tamma-ops.test=update", *FRESH_ENV],
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "io.tamma-ops.test=update",
+            *FRESH_ENV,
+            stand_in_images()["POSTGRES_IMAGE"],
+        ],
         capture_output=True,
         check=True,
         timeout=60,
@@ -109,6 +119,12 @@ def test_update_keeps_the_rows_and_its_backup_restores_into_a_fresh_postgres(rel
     assert running_images(stack.directory) == ids_of(release, "v2")
     assert set(health(stack.directory).values()) == {"healthy"}
     assert rows(stack.directory) == BEFORE
+    # The script's compose read the stack's override file, as a user's compose does.
+    for service in APP_IMAGES:
+        interval = inspect(
+            container(stack.directory, service), "{{json .Config.Healthcheck.Interval}}"
+        )
+        assert int(interval) == HEALTH_INTERVALS[service] * 1_000_000_000, service
     # stdout lists what runs now as backups/*.images does: the registry digest each came from.
     running = sorted(line.split() for line in result.stdout.splitlines())
     assert [line[:3] for line in running] == sorted(
@@ -133,12 +149,16 @@ def test_update_keeps_the_rows_and_its_backup_restores_into_a_fresh_postgres(rel
 
 
 def test_an_update_that_never_turns_healthy_is_rolled_back(release, stack):
-    release.publish("tamma-api", "broken", stack.tag)
-    release.publish("tamma-elsa", "v2", stack.tag)
+    # The engine and the dashboard wait for tamma-api's health, so `docker compose up` itself
+    # would block until its health check gives up; --timeout bounds it.
+    for image in APP_IMAGES.values():
+        release.publish(image, "broken" if image == "tamma-api" else "v2", stack.tag)
 
-    result = run_script(stack.directory, "--timeout", "15", cwd=stack.elsewhere)
+    # Room for the rollback too: it recreates the five services along their dependency chain.
+    result = run_script(stack.directory, "--timeout", "30", cwd=stack.elsewhere)
 
     assert result.returncode == 6, result.stderr
+    assert "docker compose up did not finish within 30 s" in result.stderr
     assert "rolling the application services back" in result.stderr
     assert "previous images run again and are healthy" in result.stderr
     assert running_images(stack.directory) == ids_of(release, "v1")
@@ -202,7 +222,7 @@ def test_restore_brings_back_the_rows_of_the_chosen_backup(stack):
     later = run_script(stack.directory, "--backup-only", cwd=stack.elsewhere)
     assert later.returncode == 0, later.stderr
     # A path relative to where the user stands, not to the stack directory.
-    relative = Path("..") / "stack" / chosen.stdout.strip()
+    relative = Path("..") / stack.directory.name / chosen.stdout.strip()
 
     refused = run_script(stack.directory, "--restore", str(relative), cwd=stack.elsewhere)
     assert refused.returncode == 9, refused.stderr
@@ -245,16 +265,19 @@ def test_through_a_link_elsewhere_it_finds_its_stack_and_prints_no_secret(stack)
 
     assert result.returncode == 0, result.stderr
     assert (stack.directory / result.stdout.strip()).is_file()
-    assert PASSWORD not in result.stdout + result.stderr
+    values = envfile.values((stack.directory / ".env").read_text())
+    for secret in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "GITHUB_TOKEN", "ANTHROPIC_API_KEY"):
+        assert len(values[secret]) >= 16, secret
+        assert values[secret] not in result.stdout + result.stderr, secret
 
 
 def test_a_failed_pull_restarts_nothing(release, tmp_path):
     """A registry that does not answer: the pull fails, the stack keeps running what it ran."""
     dead = f"127.0.0.1:{free_port()}"
     tag = "unreachable"
-    directory = make_stack(tmp_path / "stack", dead, release.owner, tag, unique_project())
     for image in APP_IMAGES.values():
         release.tag(release.ids[image, "v1"], f"{dead}/{release.owner}/{image}:{tag}")
+    directory = deploy(tmp_path, dead, release.owner, tag)
     try:
         start(directory)
         before = {service: container(directory, service) for service in APP_IMAGES}
@@ -267,11 +290,12 @@ def test_a_failed_pull_restarts_nothing(release, tmp_path):
         assert running_images(directory) == ids_of(release, "v1")
         assert len(dumps(directory)) == 1
     finally:
-        compose(directory, "down", "-v", "--remove-orphans", check=False)
+        take_down(directory)
 
 
 def test_sigterm_while_waiting_for_health_exits_130_and_names_the_way_back(release, stack):
-    release.publish("tamma-api", "broken", stack.tag)
+    # Nothing waits for the dashboard: `docker compose up` returns and the script waits.
+    release.publish("tamma-dashboard", "broken", stack.tag)
     with subprocess.Popen(
         [str(stack.directory / "tamma-update.sh"), "--timeout", "300"],
         cwd=stack.elsewhere,
