@@ -27,6 +27,7 @@ from tests.integration.deployment import (
     free_port,
     run_init,
     stand_in_images,
+    tamma_ops_argv,
     user_environment,
 )
 
@@ -207,3 +208,24 @@ def test_compose_reads_the_file_as_designed(stack):
     image = services["tamma-api"]["image"]
     assert image.endswith(f"/tamma-api:{image.rsplit(':', 1)[1]}")
     assert list(services["tamma-engine"]["depends_on"]) == ["tamma-api"]
+
+
+def test_tamma_ops_smoke_passes_on_the_generated_directory(stack):
+    # In the directory, no -f: compose's default file and the .env beside it, as a user runs it.
+    # A project of its own, its ports moved to free ones: the running copy is not disturbed.
+    project = f"tamma-init-smoke-{uuid.uuid4().hex[:10]}"
+    result = subprocess.run(
+        [*tamma_ops_argv(), "smoke", "--project", project, "--json"],
+        cwd=stack.directory,
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=UP_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {service["service"] for service in report["services"]} == SERVICES
+    assert all(probe["passed"] for probe in report["probes"])
+    assert "tamma-dashboard:3001/api/health" in {probe["name"] for probe in report["probes"]}
+    assert stack.health("tamma-api") == "healthy"
