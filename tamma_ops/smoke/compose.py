@@ -36,7 +36,11 @@ class Compose:
     ) -> None:
         self.source = source
         self.override = override
-        self._env = dict(env)
+        # The shell's variables beat an env file in compose: leave out those the source's own
+        # env files must decide.
+        self.environment = {
+            key: value for key, value in env.items() if key not in source.own_variables
+        }
 
     @property
     def project(self) -> str:
@@ -59,7 +63,7 @@ class Compose:
                 self.argv(*args),
                 capture_output=True,
                 text=True,
-                env=self._env,
+                env=self.environment,
                 timeout=timeout,
                 check=False,
             )
@@ -89,7 +93,7 @@ class Compose:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=self._env,
+            env=self.environment,
             start_new_session=True,
         )
 
@@ -112,7 +116,7 @@ class Compose:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=self._env,
+            env=self.environment,
             start_new_session=True,
         )
         try:

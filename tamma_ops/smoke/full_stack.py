@@ -10,11 +10,13 @@ stand-ins of examples/offline.env. ``stack_source`` picks between the two kinds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tamma_ops.init.settings import KNOWN_KEYS
 from tamma_ops.init.stack import StackSettings, render_stack
 from tamma_ops.init.templates import ENV_FILE
 from tamma_ops.plan import Destination, PlanOptions, plan_for
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from tamma_ops.smoke.override import ImagePins
 
 COMPOSE_FILE = "docker-compose.yml"
+# What a smoke run takes from its caller's environment, as `init` would.
+CALLER_SETTINGS = ("POSTGRES_IMAGE", "RABBITMQ_IMAGE", "LOG_LEVEL")
 
 
 @contextlib.contextmanager
@@ -35,21 +39,26 @@ def rendered_stack(
     version: str,
     env_files: tuple[Path, ...] = (),
     project: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[StackSource]:
     """A source over init's templates rendered for ``registry/owner/tamma-…:version``.
 
+    Infrastructure images and the log level come from ``env`` as `init` takes them (a mirror's
+    postgres, say); every secret is throwaway, never the caller's (CI's GITHUB_TOKEN stays out).
     The directory and its secrets exist only inside the block.
     """
     project = project or new_project_name()
+    chosen = {key: (env or {})[key] for key in CALLER_SETTINGS if (env or {}).get(key)}
     settings = StackSettings.throwaway(
-        registry=registry, owner=owner, version=version, project_name=project
+        registry=registry, owner=owner, version=version, project_name=project, **chosen
     )
     with tempfile.TemporaryDirectory(prefix="tamma-smoke-stack-") as scratch:
         directory = Path(scratch) / "stack"
         render_stack(directory, settings)
-        yield from_files(
+        source = from_files(
             (directory / COMPOSE_FILE,), (directory / ENV_FILE, *env_files), project=project
         )
+        yield dataclasses.replace(source, own_variables=KNOWN_KEYS)
 
 
 def stack_source(
@@ -78,4 +87,5 @@ def stack_source(
         version=version,
         env_files=env_files,
         project=project,
+        env=env,
     )

@@ -26,6 +26,8 @@ class StackSource:
     env_files: tuple[Path, ...]
     working_dir: Path
     project: str
+    # Variables the env files decide, never the caller's environment (a rendered stack's .env).
+    own_variables: frozenset[str] = frozenset()
 
 
 def new_project_name(prefix: str = "tamma-smoke") -> str:

@@ -80,6 +80,14 @@ def test_compose_names_the_project_and_every_file(tmp_path):
     ]
 
 
+def test_the_sources_own_variables_never_come_from_the_callers_environment(tmp_path):
+    source = StackSource(
+        (tmp_path / "a.yml",), (), tmp_path, "p1", own_variables=frozenset({"TAMMA_VERSION"})
+    )
+    compose = Compose(source, {"TAMMA_VERSION": "mine", "PATH": "/usr/bin"})
+    assert compose.environment == {"PATH": "/usr/bin"}
+
+
 def test_a_busy_port_is_bad_input_and_other_up_failures_fail_the_stack(tmp_path):
     compose = Compose(StackSource((tmp_path / "a.yml",), (), tmp_path, "p1"), {})
     busy = compose.up_failed(
