@@ -7,12 +7,14 @@ test. The engine pushes to them over plain HTTP, as it does to any registry on 1
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import shutil
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import bcrypt
@@ -38,36 +40,41 @@ class Registry:
         return urllib.request.urlopen(request, timeout=10)  # noqa: S310 - http:// only
 
 
-def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
-    """Starts registries: ``start_registry()``, or ``start_registry(users={"u": "pw"})``."""
-    processes: list[subprocess.Popen[bytes]] = []
-    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+@contextlib.contextmanager
+def serve_registry(
+    directory: Path, *, users: Mapping[str, str] | None = None, delete: bool = False
+) -> Iterator[Registry]:
+    """One registry, its storage in ``directory``, stopped when the block ends.
 
-    def start(users: dict[str, str] | None = None) -> Registry:
-        address = f"127.0.0.1:{free_port()}"
-        home = tmp_path / f"registry-{len(processes)}"
-        home.mkdir()
-        config = [
-            "version: 0.1",
-            "log:",
-            "  level: error",
-            f"storage:\n  filesystem:\n    rootdirectory: {home / 'data'}",
-            f"http:\n  addr: {address}",
+    ``users`` (name: password) turns on htpasswd auth (``{}``: a login nobody has); ``delete``
+    lets clients delete manifests.
+    """
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    address = f"127.0.0.1:{free_port()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = [
+        "version: 0.1",
+        "log:",
+        "  level: error",
+        f"storage:\n  filesystem:\n    rootdirectory: {directory / 'data'}",
+        f"http:\n  addr: {address}",
+    ]
+    if delete:
+        config.append("  delete:\n    enabled: true")
+    if users is not None:
+        lines = [
+            f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode()}"
+            for user, password in (users or {"nobody": secrets.token_hex(16)}).items()
         ]
-        if users:
-            lines = [
-                f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(5)).decode()}"
-                for user, pw in users.items()
-            ]
-            (home / "htpasswd").write_text("\n".join(lines) + "\n")
-            config.append(f"auth:\n  htpasswd:\n    realm: test\n    path: {home / 'htpasswd'}")
-        (home / "config.yml").write_text("\n".join(config) + "\n")
-        process = subprocess.Popen(
-            [binary, "serve", str(home / "config.yml")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
+        (directory / "htpasswd").write_text("\n".join(lines) + "\n")
+        config.append(f"auth:\n  htpasswd:\n    realm: test\n    path: {directory / 'htpasswd'}")
+    (directory / "config.yml").write_text("\n".join(config) + "\n")
+    process = subprocess.Popen(
+        [binary, "serve", str(directory / "config.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -77,11 +84,19 @@ def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail(f"the registry at {address} did not start")
                 time.sleep(0.1)
-        return Registry(address, home)
-
-    try:
-        yield start
+        yield Registry(address, directory)
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
+    """Starts registries: ``start_registry()``, or ``start_registry(users={"u": "pw"})``."""
+    with contextlib.ExitStack() as running:
+        count = iter(range(1_000))
+
+        def start(users: Mapping[str, str] | None = None, *, delete: bool = False) -> Registry:
+            home = tmp_path / f"registry-{next(count)}"
+            return running.enter_context(serve_registry(home, users=users, delete=delete))
+
+        yield start

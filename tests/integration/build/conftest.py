@@ -16,12 +16,7 @@ import io
 import json
 import re
 import shutil
-import socket
-import subprocess
 import tarfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tamma_ops.cli import Settings, cli
+from tests.integration.registry import free_port, serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO_ROOT / "examples" / "tamma-mini"
@@ -40,9 +36,6 @@ SHA = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 # A fixed commit time keeps the labels, hence the image IDs, stable across builds.
 ENV = {"SOURCE_DATE_EPOCH": "1700000000", "GITHUB_ACTIONS": "", "TAMMA_REGISTRY": ""}
 INLINE_CACHE_KEY = "moby.buildkit.cache.v0"
-HTTP_UNAUTHORIZED = 401
-# A bcrypt hash of no password anyone knows: a registry with it lets nobody in.
-NO_PASSWORD = "$2y$05$abcdefghijklmnopqrstuuR0vYgYpPZyhNkQwZr6f5jTf5BG7MxRe"
 # A step of a Dockerfile as BuildKit names it ("#7 [build 3/3] RUN ..."), FROM and ARG aside.
 _STEP_RE = re.compile(r"^(#\d+) (\[[^\]]+ \d+/\d+\] (?!FROM |ARG )\S.*)$")
 
@@ -182,7 +175,7 @@ def processes_with(marker: str) -> list[str]:
 
 def closed_port() -> int:
     """A local port nothing listens on (for the moment): connections to it are refused."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -202,62 +195,11 @@ def example(tmp_path: Path) -> Path:
     return copy
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serve_registry(directory: Path, *, htpasswd: bool = False) -> Iterator[str]:
-    """A private registry on a free local port, its storage in ``directory``; its address.
-
-    With ``htpasswd`` it asks for a login (HTTP basic) and knows no account: every request is
-    answered 401.
-    """
-    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-    address = f"127.0.0.1:{_free_port()}"
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "registry.yml"
-    text = (
-        "version: 0.1\n"
-        "log:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {directory / 'storage'}\n"
-        f"http:\n  addr: {address}\n"
-    )
-    if htpasswd:
-        passwords = directory / "htpasswd"
-        passwords.write_text(f"nobody:{NO_PASSWORD}\n")
-        text += f"auth:\n  htpasswd:\n    realm: tamma-ops-test\n    path: {passwords}\n"
-    config.write_text(text)
-    process = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
-                    break
-            except urllib.error.HTTPError as exc:
-                if exc.code == HTTP_UNAUTHORIZED and htpasswd:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail(f"the registry at {address} did not start")
-            time.sleep(0.1)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[str]:
     """A private registry on a free local port, with its storage in the test's directory."""
-    with serve_registry(tmp_path / "registry") as address:
-        yield address
+    with serve_registry(tmp_path / "registry") as running:
+        yield running.address
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.build.conftest import Builds, closed_port, serve_registry
+from tests.integration.build.conftest import Builds, closed_port
+from tests.integration.registry import serve_registry
 
 BASE = "tamma-offline/busybox:1"
 
@@ -28,7 +29,9 @@ def unreachable_base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield f"{registry}/nothing/here:1", f"{re.escape(registry)} cannot be reached"
         return
     unauthorized = request.param == "unauthorized"
-    with serve_registry(tmp_path / "base-registry", htpasswd=unauthorized) as registry:
+    users: dict[str, str] | None = {} if unauthorized else None  # a login nobody has
+    with serve_registry(tmp_path / "base-registry", users=users) as running:
+        registry = running.address
         # A build without a session (the sdk backend's) cannot even try a login.
         reason = "asks for a login|refused access to it" if unauthorized else "has no such image"
         yield f"{registry}/nothing/here:1", f"{re.escape(registry)} ({reason})"

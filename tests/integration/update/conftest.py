@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.deployment import APP_IMAGES, ExampleImages, free_port
+from tests.integration.deployment import APP_IMAGES, ExampleImages
+from tests.integration.registry import serve_registry
 from tests.integration.update.stack import deploy, psql, start, take_down
 
 BROKEN = {"tamma-api", "tamma-dashboard"}
@@ -105,32 +103,8 @@ class Release:
 @pytest.fixture(scope="session")
 def update_registry(docker_client, tmp_path_factory) -> Iterator[str]:
     """A private registry on a free local port for the whole session."""
-    root = tmp_path_factory.mktemp("update-registry")
-    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-    address = f"127.0.0.1:{free_port()}"
-    config = root / "registry.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"  delete:\n    enabled: true\nhttp:\n  addr: {address}\n"
-    )
-    process = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"the registry at {address} did not start")
-                time.sleep(0.1)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_registry(tmp_path_factory.mktemp("update-registry"), delete=True) as running:
+        yield running.address
 
 
 @pytest.fixture(scope="session")
