@@ -18,7 +18,8 @@ import re
 import pytest
 
 _CALLER_VARIABLES = re.compile(r"^(GITHUB_|TAMMA_|RUNNER_|ACTIONS_)|^CI$")
-UNDER_CI = bool(os.environ.get("CI"))
+# CI services set CI=true (GitHub) or CI=1; an explicit "false" or "0" means a laptop.
+UNDER_CI = os.environ.get("CI", "").strip().lower() not in ("", "false", "0", "no")
 
 
 def caller_variables(environ: dict[str, str] | os._Environ[str]) -> list[str]:

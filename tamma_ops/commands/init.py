@@ -84,8 +84,8 @@ def command(
     force: bool,
     non_interactive: bool,
 ) -> None:
-    """Write docker-compose.yml, .env, init-db.sql, nginx-dashboard.conf, .gitignore and
-    README.md into a directory, ready for `docker compose up -d`.
+    """Write docker-compose.yml, .env, init-db.sql, nginx-dashboard.conf, tamma-update.sh,
+    .gitignore and README.md into a directory, ready for `docker compose up -d`.
 
     On a terminal it asks for the GitHub token and Anthropic key (hidden) and the repository;
     database and broker passwords are generated. Existing files are never replaced without
