@@ -4,6 +4,13 @@ The SDK's ``APIClient.build`` cannot ask for BuildKit (``version=2``) nor send s
 ``post_build`` makes the same request it would, with ``version=2``, through the SDK's own HTTP
 session and the private helpers ``APIClient.build`` itself uses. Closing a build's connection is
 how BuildKit learns to cancel its solve: ``OpenStreams`` finds those connections.
+
+The private surface relied on: ``APIClient._set_auth_headers`` (registry credentials for FROM
+images), ``_proxy_configs`` (the proxy build args), ``_post``, ``_url``, ``_raise_for_status`` and
+``_stream_helper`` (the request and its JSON stream), and the session's response hooks. docker-py
+may change any of them in any release, so pyproject.toml holds docker to ``>=7.1,<7.3``: 7.2 runs
+the whole suite, 7.1 tests/unit and a real build. Run tests/integration/build on a new
+docker-py before widening that range.
 """
 
 from __future__ import annotations
