@@ -49,6 +49,8 @@ _ACCEPT = ", ".join(MANIFEST_TYPES)
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 TAGS_PAGE = 100
+# A registry that keeps paging is broken or hostile: past this, stop.
+MAX_TAG_PAGES = 1_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,19 @@ class Manifest:
     media_type: str
     content: bytes = field(repr=False)
     digest: str
+
+
+def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a registry's answer; PushError when it is not one."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise PushError(
+            f"{what}: {response.url.host} answered with something other than JSON"
+        ) from exc
+    if not isinstance(body, dict):
+        raise PushError(f"{what}: {response.url.host} answered with unexpected JSON")
+    return body
 
 
 def is_loopback(host: str) -> bool:
@@ -218,14 +233,18 @@ class RegistryClient:
     def tags(self, repository: str) -> list[str]:
         """Every tag of ``repository``, across pages; [] when the repository does not exist."""
         found: list[str] = []
+        seen: set[str] = set()
         url: str | None = f"/v2/{repository}/tags/list?n={TAGS_PAGE}"
+        what = f"list the tags of {repository}"
         while url:
-            what = f"list the tags of {repository}"
+            if url in seen or len(seen) >= MAX_TAG_PAGES:
+                raise PushError(f"{what}: {self.host} keeps sending more pages ({url})")
+            seen.add(url)
             response = self._request("GET", url, repository=repository, what=what)
             if response.status_code == httpx.codes.NOT_FOUND:
                 return found
             self._check(response, what)
-            found += response.json().get("tags") or []
+            found += _json(response, what).get("tags") or []
             match = _NEXT_LINK.search(response.headers.get("Link", ""))
             url = match.group(1) if match else None
         return found
@@ -268,11 +287,21 @@ class RegistryClient:
         return merged
 
     def _token(self, challenge: dict[str, str], scope: str, what: str) -> str:
-        params = {"scope": challenge.get("scope", scope)}
+        # Our scope always (a challenge may name less, or a placeholder), the challenge's too.
+        params: list[tuple[str, str | int | float | bool | None]] = [("scope", scope)]
+        if challenge.get("scope", scope) != scope:
+            params.append(("scope", challenge["scope"]))
         if "service" in challenge:
-            params["service"] = challenge["service"]
+            params.append(("service", challenge["service"]))
         auth = None
         if self.credentials is not None:
+            realm = httpx.URL(challenge["realm"])
+            if realm.scheme != "https" and not is_loopback(realm.netloc.decode()):
+                raise PushError(
+                    f"{what}: {self.host} asks for the credentials at {challenge['realm']}, "
+                    "which is not HTTPS: they are not sent",
+                    fix="check the registry's token realm; use an https:// token service",
+                )
             auth = httpx.BasicAuth(self.credentials.username, self.credentials.password)
 
         def fetch() -> httpx.Response:
@@ -286,7 +315,7 @@ class RegistryClient:
         if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             self._refuse(response, what)
         self._check(response, f"{what}: token")
-        body: dict[str, Any] = response.json()
+        body = _json(response, f"{what}: token")
         token = body.get("token") or body.get("access_token")
         if not token:
             raise PushError(f"{what}: the token endpoint of {self.host} answered without a token")

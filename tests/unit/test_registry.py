@@ -170,3 +170,59 @@ def test_retry_policy_caps_retry_after():
 
     assert policy.wait_before(1, SlowError()) == 30
     assert policy.wait_before(10, None) == policy.max_wait
+
+
+def _client(handler, credentials=None, host="registry.example"):
+    return RegistryClient(
+        host, credentials, retry=RetryPolicy(attempts=1), transport=httpx.MockTransport(handler)
+    )
+
+
+def test_a_token_is_asked_for_our_scope_even_when_the_challenge_names_another():
+    asked: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            asked.append(request.url.params.get_list("scope"))
+            return httpx.Response(200, json={"token": "t"})
+        if request.headers.get("Authorization") == "Bearer t":
+            return httpx.Response(200, json={"tags": ["1.0.0"]})
+        challenge = 'Bearer realm="https://registry.example/token",scope="repository:user/x:pull"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    with _client(handler) as client:
+        assert client.tags("acme/api") == ["1.0.0"]
+    assert asked == [["repository:acme/api:pull", "repository:user/x:pull"]]
+
+
+def test_credentials_never_go_to_a_plain_http_token_realm():
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        challenge = 'Bearer realm="http://auth.example/token",service="reg"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    with (
+        _client(handler, Credentials("u", SECRET)) as client,
+        pytest.raises(PushError, match="not HTTPS"),
+    ):
+        client.tags("acme/api")
+    assert all(request.url.host != "auth.example" for request in sent)
+
+
+def test_an_answer_that_is_not_json_is_a_push_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>a proxy's login page</html>")
+
+    with _client(handler) as client, pytest.raises(PushError, match="other than JSON"):
+        client.tags("acme/api")
+
+
+def test_pages_that_never_end_are_refused():
+    def handler(request: httpx.Request) -> httpx.Response:
+        link = '</v2/acme/api/tags/list?n=100&last=a>; rel="next"'
+        return httpx.Response(200, json={"tags": ["a"]}, headers={"Link": link})
+
+    with _client(handler) as client, pytest.raises(PushError, match="keeps sending more pages"):
+        client.tags("acme/api")
