@@ -189,6 +189,8 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
     """A client that has answered a ping. Raises EngineError with the fix when it cannot."""
     import docker
     import docker.errors
+    import requests
+    import urllib3.exceptions
 
     host = engine_host(env)
     check_socket(env)
@@ -200,7 +202,11 @@ def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerC
         ) from exc
     try:
         client.ping()
-    except docker.errors.DockerException as exc:
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+    ) as exc:
         client.close()
         raise EngineError(
             f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
@@ -220,11 +226,17 @@ def client_session(env: Mapping[str, str], *, timeout: int = 120) -> Iterator[do
 def describe(client: docker.DockerClient, env: Mapping[str, str]) -> EngineInfo:
     """Version facts about a reachable engine. Raises EngineError if it is too old."""
     import docker.errors
+    import requests
+    import urllib3.exceptions
 
     try:
         version = client.version()
         info = client.info()
-    except docker.errors.DockerException as exc:
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+    ) as exc:
         raise EngineError(
             f"the Docker engine stopped answering: {exc}", fix=START_ENGINE_HINT
         ) from exc

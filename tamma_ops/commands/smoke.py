@@ -144,6 +144,7 @@ def command(
         plan_options=plan_options,
         manifest=manifest,
         env=os.environ,
+        keep=keep,
     )
     with source as stack:
         report = run_smoke(stack, manifest, options, os.environ)

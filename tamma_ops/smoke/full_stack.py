@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from tamma_ops.manifest import Manifest
     from tamma_ops.smoke.override import ImagePins
 
+log = logging.getLogger(__name__)
+
 COMPOSE_FILE = "docker-compose.yml"
 # What a smoke run takes from its caller's environment, as `init` would.
 CALLER_SETTINGS = ("POSTGRES_IMAGE", "RABBITMQ_IMAGE", "LOG_LEVEL")
@@ -40,19 +44,27 @@ def rendered_stack(
     env_files: tuple[Path, ...] = (),
     project: str | None = None,
     env: Mapping[str, str] | None = None,
+    keep: bool = False,
 ) -> Iterator[StackSource]:
     """A source over init's templates rendered for ``registry/owner/tamma-…:version``.
 
     Infrastructure images and the log level come from ``env`` as `init` takes them (a mirror's
     postgres, say); every secret is throwaway, never the caller's (CI's GITHUB_TOKEN stays out).
-    The directory and its secrets exist only inside the block.
+    The directory and its secrets exist only inside the block, unless ``keep``: a stack left
+    running needs the files it mounts (init-db.sql, nginx-dashboard.conf), and its operator the
+    compose file and .env it runs from.
     """
     project = project or new_project_name()
     chosen = {key: (env or {})[key] for key in CALLER_SETTINGS if (env or {}).get(key)}
     settings = StackSettings.throwaway(
         registry=registry, owner=owner, version=version, project_name=project, **chosen
     )
-    with tempfile.TemporaryDirectory(prefix="tamma-smoke-stack-") as scratch:
+    with contextlib.ExitStack() as lifetime:
+        scratch = tempfile.mkdtemp(prefix="tamma-smoke-stack-")
+        if keep:
+            log.info("the rendered stack stays in %s", scratch)
+        else:
+            lifetime.callback(shutil.rmtree, scratch, ignore_errors=True)
         directory = Path(scratch) / "stack"
         render_stack(directory, settings)
         source = from_files(
@@ -71,6 +83,7 @@ def stack_source(
     plan_options: PlanOptions,
     manifest: Manifest,
     env: Mapping[str, str],
+    keep: bool = False,
 ) -> contextlib.AbstractContextManager[StackSource]:
     """The user's compose files, or (``full_stack``) init's templates rendered for the images of
     the plan's registry and owner: at ``pins.tag``, else the plan's sha- tag."""
@@ -88,4 +101,5 @@ def stack_source(
         env_files=env_files,
         project=project,
         env=env,
+        keep=keep,
     )

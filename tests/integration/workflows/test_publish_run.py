@@ -245,7 +245,7 @@ def test_the_publish_workflow_publishes_what_the_event_asks(  # noqa: PLR0917 - 
     ran = run_job(job, workflow, env, workspace)
 
     assert any("Smoke-test" in name for name in ran)
-    suite = ElementTree.parse(workspace / "smoke-junit.xml").getroot()  # noqa: S314 - ours
+    suite = ElementTree.parse(workspace / "smoke-evidence" / "junit.xml").getroot()  # noqa: S314 - ours
     assert suite.get("failures") == "0"
     assert len(suite.findall("testcase")) >= len(IMAGES) + 2  # every service, then the probes
     published = registry_tags(registry)

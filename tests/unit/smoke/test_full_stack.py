@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,3 +62,13 @@ def test_two_renders_never_share_secrets_or_projects():
         two = rendered(second), second.project
     assert one[1] != two[1]
     assert one[0]["POSTGRES_PASSWORD"] != two[0]["POSTGRES_PASSWORD"]
+
+
+def test_a_kept_stack_keeps_the_files_it_runs_from():
+    with rendered_stack(registry="r.example", owner="a", version="1", keep=True) as source:
+        directory = source.working_dir
+    try:
+        assert (directory / "nginx-dashboard.conf").is_file()
+        assert (directory / ".env").is_file()
+    finally:
+        shutil.rmtree(directory.parent)
