@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tamma_ops.errors import UsageError
 from tamma_ops.init import envfile
-from tamma_ops.init.secrets import USER_KEYS, Ask, ask_for
+from tamma_ops.init.secrets import SECRET_KEYS, USER_KEYS, Ask, ask_for
 from tamma_ops.init.settings import Previous, from_environment, problems, resolve
 from tamma_ops.init.stack import (
     Check,
@@ -104,8 +104,17 @@ def create_deployment(
     owner = _checked(
         "owner", check_owner, options.owner or previous.values.get("TAMMA_OWNER") or DEFAULT_OWNER
     )
-    given = {**from_environment(env), "TAMMA_REGISTRY": registry, "TAMMA_OWNER": owner}
+    from_env = from_environment(env)
+    given = {**from_env, "TAMMA_REGISTRY": registry, "TAMMA_OWNER": owner}
     values = resolve(given, previous)
+    # Said, never shown: an exported token (a developer's, a CI job's) must not slip in unseen.
+    for key in sorted(SECRET_KEYS & set(from_env)):
+        log.info("%s: taken from the environment", key)
+    if values.get("GITHUB_TOKEN", "").startswith("ghs_"):
+        log.warning(
+            "GITHUB_TOKEN is a GitHub Actions job token (ghs_…): it expires when its job ends; "
+            "give the deployment a personal or fine-grained token"
+        )
 
     missing = [key for key in USER_KEYS if not values.get(key)]
     if missing and options.interactive and ask is not None:

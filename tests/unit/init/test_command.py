@@ -136,3 +136,16 @@ def test_the_default_directory_is_the_current_one_shown_absolute(tmp_path, monke
 def test_without_full_stack_exit_2(tmp_path):
     result = run(tmp_path, "--dir", str(tmp_path))
     assert result.exit_code == 2
+
+
+def test_secrets_from_the_environment_are_named_never_shown_and_job_tokens_warned(tmp_path):
+    job_token = "ghs_" + "j" * 36
+    env = {**USER, "GITHUB_TOKEN": job_token}
+    result = run(
+        tmp_path, "--full-stack", "--dir", str(tmp_path / "d"), "--version", "1.0.0", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "GITHUB_TOKEN: taken from the environment" in result.stderr
+    assert "ANTHROPIC_API_KEY: taken from the environment" in result.stderr
+    assert "GitHub Actions job token" in result.stderr
+    assert job_token not in result.output
