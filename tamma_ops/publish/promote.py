@@ -15,8 +15,8 @@ from tamma_ops.errors import PushError, UsageError
 from tamma_ops.publish import PublishedImage, PublishResult, repository_path
 
 if TYPE_CHECKING:
-    from tamma_ops.plan import Plan
-    from tamma_ops.registry import RegistryClient
+    from tamma_ops.plan import ImagePlan, Plan
+    from tamma_ops.registry import Manifest, RegistryClient
 
 
 def check_source_tag(tag: str) -> str:
@@ -47,21 +47,45 @@ def promote(plan: Plan, source_tag: str, registry: RegistryClient) -> PublishRes
                 "with the options of that build",
             )
         manifests[image.name] = registry.get_manifest(path_of[image.name], source_tag)
-    promoted = []
-    for image in plan.images:
-        manifest = manifests[image.name]
-        references = [f"{image.repository}:{source_tag}"]
-        for tag in image.tags:
-            if tag == source_tag:
-                continue
-            registry.put_manifest(path_of[image.name], tag, manifest)
-            found = registry.manifest_digest(path_of[image.name], tag)
-            if found != manifest.digest:
-                raise PushError(
-                    f"{image.name}: {image.repository}:{tag} should be {manifest.digest} "
-                    f"but the registry has {found or 'nothing'} under it",
-                    fix="promote again; if it persists, another job is tagging the same images",
-                )
-            references.append(f"{image.repository}:{tag}")
-        promoted.append(PublishedImage(image.name, manifest.digest, tuple(references)))
+    promoted: list[PublishedImage] = []
+    moved: list[str] = []
+    try:
+        for image in plan.images:
+            promoted.append(
+                _promote_image(image, source_tag, manifests[image.name], registry, moved=moved)
+            )
+    except PushError as exc:
+        if not moved:
+            raise
+        raise PushError(
+            f"{exc.message}\nalready moved to the new digests: {', '.join(moved)}",
+            fix="run the same `tamma-ops promote` again: it is safe to repeat, and finishes the "
+            "release",
+        ) from exc
     return PublishResult(images=tuple(promoted), seconds=time.monotonic() - started)
+
+
+def _promote_image(
+    image: ImagePlan,
+    source_tag: str,
+    manifest: Manifest,
+    registry: RegistryClient,
+    *,
+    moved: list[str],
+) -> PublishedImage:
+    """Puts ``manifest`` under each of the image's tags, recording each tag in ``moved``."""
+    references = [f"{image.repository}:{source_tag}"]
+    for tag in image.tags:
+        if tag == source_tag:
+            continue
+        registry.put_manifest(repository_path(image.repository), tag, manifest)
+        moved.append(f"{image.name}:{tag}")
+        found = registry.manifest_digest(repository_path(image.repository), tag)
+        if found != manifest.digest:
+            raise PushError(
+                f"{image.name}: {image.repository}:{tag} should be {manifest.digest} "
+                f"but the registry has {found or 'nothing'} under it",
+                fix="promote again; if it persists, another job is tagging the same images",
+            )
+        references.append(f"{image.repository}:{tag}")
+    return PublishedImage(image.name, manifest.digest, tuple(references))

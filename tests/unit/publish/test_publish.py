@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from tamma_ops.errors import PushError, UsageError
@@ -50,6 +51,27 @@ def test_promote_puts_the_same_manifest_under_every_release_tag():
             )
     # Only manifests and tokens: no blob was read or uploaded.
     assert not [r for r in registry.requests if "/blobs/" in r.url.path]
+
+
+def test_a_promotion_that_fails_half_way_names_the_tags_already_moved(monkeypatch):
+    registry = FakeRegistry()
+    for name in ("tamma-api", "tamma-engine"):
+        registry.add(f"acme/{name}", "sha-1a2b3c4", f'{{"n": "{name}"}}'.encode())
+    handle = registry.handle
+
+    def refuse_engine_puts(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "tamma-engine" in request.url.path:
+            return httpx.Response(400, json={"errors": [{"code": "MANIFEST_INVALID"}]})
+        return handle(request)
+
+    monkeypatch.setattr(registry, "handle", refuse_engine_puts)
+    with registry.client() as client, pytest.raises(PushError) as caught:
+        promote(plan(), "sha-1a2b3c4", client)
+    assert "already moved to the new digests: tamma-api:1.4.2, tamma-api:1.4, tamma-api:1" in (
+        caught.value.message
+    )
+    assert caught.value.fix is not None
+    assert "safe to repeat" in caught.value.fix
 
 
 def test_promote_changes_nothing_when_one_source_is_missing():
