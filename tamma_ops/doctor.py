@@ -5,6 +5,7 @@ Each check reports what it found and, when it fails, the command that fixes it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -64,12 +65,25 @@ def check_engine(env: Mapping[str, str]) -> tuple[Check, EngineInfo | None]:
     return Check("engine", ok=True, detail=detail), info
 
 
+# smoke's override file resets a service's ports with `!override`, new in compose 2.24.
+MIN_COMPOSE = (2, 24)
+
+
 def check_compose(env: Mapping[str, str]) -> Check:
     version = _cli_version(env, "compose", "version", "--short")
     if version is None:
         return Check("compose", ok=False, detail="`docker compose` is missing", fix=PROVISION_HINT)
     if not version.lstrip("v").startswith("2."):
         return Check("compose", ok=False, detail=f"compose {version} is not v2", fix=PROVISION_HINT)
+    found = re.match(r"v?(\d+)\.(\d+)", version)
+    if found is None or (int(found.group(1)), int(found.group(2))) < MIN_COMPOSE:
+        wanted = ".".join(map(str, MIN_COMPOSE))
+        return Check(
+            "compose",
+            ok=False,
+            detail=f"compose {version} is older than {wanted}, which smoke needs",
+            fix=PROVISION_HINT,
+        )
     return Check("compose", ok=True, detail=f"docker compose {version}")
 
 

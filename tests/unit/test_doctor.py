@@ -32,3 +32,20 @@ def test_only_required_failures_fail_doctor():
     assert error is not None
     assert error.exit_code == 3
     assert error.message.startswith("engine not ready")
+
+
+def test_compose_must_be_v2_and_new_enough_for_smoke(monkeypatch):
+    import tamma_ops.doctor
+
+    for version, ok in [
+        ("2.26.1-4", True),
+        ("v2.24.0", True),
+        ("2.23.3", False),
+        ("1.29.2", False),
+        (None, False),
+    ]:
+        monkeypatch.setattr(tamma_ops.doctor, "_cli_version", lambda _env, *_args, v=version: v)
+        check = tamma_ops.doctor.check_compose({})
+        assert check.ok is ok, version
+        if not ok:
+            assert check.fix is not None
