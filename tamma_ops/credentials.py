@@ -83,9 +83,10 @@ def resolve_credentials(
             name = _username(registry, username, env, variable)
             return Credentials(name, secret, source=variable)
     found = from_docker_config(registry, env)
-    if found is None and username:
+    if username and (found is None or found.username != username):
         raise UsageError(
-            f"--username {username} given without a password",
+            f"--username {username} given without a password"
+            + (f" (the Docker login for {registry} is {found.username}'s)" if found else ""),
             fix="pipe the password to --password-stdin, or set TAMMA_REGISTRY_PASSWORD",
         )
     return found

@@ -69,6 +69,15 @@ def test_username_without_any_password_is_bad_input(tmp_path):
         resolve_credentials("r.example", username="me", env={"DOCKER_CONFIG": str(tmp_path)})
 
 
+def test_username_is_never_silently_swapped_for_another_docker_login(tmp_path):
+    env = docker_config(tmp_path, "registry.example", "alice", "apw")
+    with pytest.raises(UsageError, match="alice's"):
+        resolve_credentials("registry.example", username="bob", env=env)
+    found = resolve_credentials("registry.example", username="alice", env=env)
+    assert found is not None
+    assert found.username == "alice"
+
+
 def test_read_password_takes_the_first_line_and_refuses_nothing():
     assert read_password("secret\n") == "secret"
     with pytest.raises(UsageError):
