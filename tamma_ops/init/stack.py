@@ -159,6 +159,15 @@ def _back_up(path: Path, stamp: str) -> Path:
     raise FileExistsError(f"too many backups of {path} named {path.name}.bak-{stamp}-*")
 
 
+def _put_back(placed: list[Path], backup_of: dict[Path, Path]) -> None:
+    """Undoes a move that failed half way: each file placed is the old one again, or gone."""
+    for target in placed:
+        if target in backup_of:
+            shutil.copy2(backup_of[target], target, follow_symlinks=False)
+        else:
+            target.unlink(missing_ok=True)
+
+
 def render_stack(
     target_dir: Path,
     settings: StackSettings,
@@ -185,12 +194,17 @@ def render_stack(
             _write_new(staging / template.target, render_file(template, values), template.mode)
         if check is not None:
             check(staging)
-        backups = tuple(_back_up(path, backup_stamp) for path in existing if backup_stamp)
-        files = []
-        for template in templates:
-            target = target_dir / template.target
-            (staging / template.target).replace(target)
-            files.append(target)
+        backup_of = {path: _back_up(path, backup_stamp) for path in existing if backup_stamp}
+        backups = tuple(backup_of.values())
+        files: list[Path] = []
+        try:
+            for template in templates:
+                target = target_dir / template.target
+                (staging / template.target).replace(target)
+                files.append(target)
+        except OSError:
+            _put_back(files, backup_of)
+            raise
         moved = True
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,24 @@ def test_the_project_is_named_after_its_directory(tmp_path):
     assert project_name_for(tmp_path / "Tamma Staging") == "tamma-staging"
     assert project_name_for(tmp_path / "tamma_prod.2") == "tamma_prod-2"
     assert project_name_for(tmp_path / "---") == "tamma"
+
+
+def test_a_move_that_fails_half_way_leaves_the_old_deployment(tmp_path, monkeypatch):
+    first = render_stack(tmp_path, settings())
+    before = {path.name: path.read_bytes() for path in first.files}
+    real_replace = Path.replace
+    calls = []
+
+    def failing_third_replace(self: Path, target):
+        calls.append(self)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing_third_replace)
+    with pytest.raises(OSError, match="disk full"):
+        render_stack(tmp_path, settings(), backup_stamp="20260102T030405Z")
+    monkeypatch.undo()
+    after = {path.name: path.read_bytes() for path in first.files}
+    assert after == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)]
