@@ -32,6 +32,8 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def connect(self: socket.socket, address: object) -> None:
         if self.family != socket.AF_UNIX:
             raise AssertionError(f"unit tests must not open network connections: {address!r}")
+        if "docker" in str(address):
+            raise AssertionError(f"unit tests must not talk to the Docker engine: {address!r}")
         real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
