@@ -59,6 +59,7 @@ def docker_errors(
     *,
     refused: Callable[[str], TammaOpsError] = UsageError,
     remote: Callable[[str], TammaOpsError] | None = None,
+    fix: str = DOCTOR_FIX,
 ) -> Iterator[None]:
     """Translates what the Docker SDK raises inside the block; ``what`` names the work.
 
@@ -66,7 +67,7 @@ def docker_errors(
     (HTTP 4xx: a malformed reference, a missing image); a ``UsageError`` by default.
     ``remote`` is for requests the engine forwards to a registry (a pull, a push): every answer
     but a malformed request (400) is then the registry's (unreachable, 401, not found), and
-    becomes ``remote``'s error rather than the engine's.
+    becomes ``remote``'s error rather than the engine's. ``fix`` goes with the engine's errors.
     """
     import docker.errors
     import requests
@@ -80,7 +81,7 @@ def docker_errors(
         if exc.is_client_error():
             raise refused(f"{what}: the engine refused it: {docker_message(exc)}") from exc
         raise EngineError(
-            f"{what}: the Docker engine failed: {docker_message(exc)}", fix=DOCTOR_FIX
+            f"{what}: the Docker engine failed: {docker_message(exc)}", fix=fix
         ) from exc
     except (
         docker.errors.DockerException,
@@ -88,8 +89,7 @@ def docker_errors(
         urllib3.exceptions.HTTPError,
     ) as exc:
         raise EngineError(
-            f"{what}: the connection to the Docker engine failed: {docker_message(exc)}",
-            fix=DOCTOR_FIX,
+            f"{what}: the connection to the Docker engine failed: {docker_message(exc)}", fix=fix
         ) from exc
 
 
@@ -188,29 +188,18 @@ def check_socket(env: Mapping[str, str]) -> None:
 def open_client(env: Mapping[str, str], *, timeout: int = 120) -> docker.DockerClient:
     """A client that has answered a ping. Raises EngineError with the fix when it cannot."""
     import docker
-    import docker.errors
-    import requests
-    import urllib3.exceptions
 
     host = engine_host(env)
     check_socket(env)
-    try:
+    unreachable = f"cannot reach the Docker engine at {host}"
+    with docker_errors(unreachable, refused=EngineError, fix=START_ENGINE_HINT):
         client = docker.from_env(environment=dict(env), timeout=timeout)
-    except docker.errors.DockerException as exc:
-        raise EngineError(
-            f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
-        ) from exc
     try:
-        client.ping()
-    except (
-        docker.errors.DockerException,
-        requests.exceptions.RequestException,
-        urllib3.exceptions.HTTPError,
-    ) as exc:
+        with docker_errors(unreachable, refused=EngineError, fix=START_ENGINE_HINT):
+            client.ping()
+    except EngineError:
         client.close()
-        raise EngineError(
-            f"cannot reach the Docker engine at {host}: {exc}", fix=START_ENGINE_HINT
-        ) from exc
+        raise
     return client
 
 
@@ -225,21 +214,11 @@ def client_session(env: Mapping[str, str], *, timeout: int = 120) -> Iterator[do
 
 def describe(client: docker.DockerClient, env: Mapping[str, str]) -> EngineInfo:
     """Version facts about a reachable engine. Raises EngineError if it is too old."""
-    import docker.errors
-    import requests
-    import urllib3.exceptions
-
-    try:
+    with docker_errors(
+        "the Docker engine stopped answering", refused=EngineError, fix=START_ENGINE_HINT
+    ):
         version = client.version()
         info = client.info()
-    except (
-        docker.errors.DockerException,
-        requests.exceptions.RequestException,
-        urllib3.exceptions.HTTPError,
-    ) as exc:
-        raise EngineError(
-            f"the Docker engine stopped answering: {exc}", fix=START_ENGINE_HINT
-        ) from exc
     api_version = str(version.get("ApiVersion", "0.0"))
     if _parse_api_version(api_version) < MIN_API_VERSION:
         wanted = ".".join(map(str, MIN_API_VERSION))
