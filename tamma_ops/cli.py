@@ -118,7 +118,7 @@ Examples:
   tamma-ops plan --ref refs/tags/v1.4.2 --json
   tamma-ops build --repo ../tamma -q       build all five images, one line each
   tamma-ops push --only-sha --digests-file digests.json
-  tamma-ops smoke --full-stack --digests-file digests.json   the stack users deploy, on those
+  tamma-ops smoke --full-stack --digests-file digests.json
   tamma-ops promote                        release tags for the tested digests, no upload
   tamma-ops init --full-stack --dir D      a deployment directory for `docker compose up -d`
 
