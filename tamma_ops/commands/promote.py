@@ -57,21 +57,17 @@ def command(
     tag is read back. Only the registry's API is used: no engine, no layer upload.
     Pull requests are build-only: nothing is promoted. Exits 5 when the registry fails.
     """
-    from tamma_ops.commands.publishing import report
-    from tamma_ops.plan import plan_for
+    from tamma_ops.commands.publishing import publishable_plan, report
     from tamma_ops.publish.promote import check_source_tag, promote
     from tamma_ops.registry import RegistryClient
 
     env = os.environ
     if source_tag is not None:
         check_source_tag(source_tag)
-    plan = plan_for(plan_options, env)
-    for warning in plan.warnings:
-        log.warning(warning)
-    if not all(image.push for image in plan.images):
-        log.info("a %s is build-only: nothing is promoted", plan.revision.event.replace("_", " "))
+    publishable = publishable_plan(plan_options, env, nothing="nothing is promoted")
+    if publishable is None:
         return
-    registry = plan.images[0].repository.partition("/")[0]
+    plan, registry = publishable
     with RegistryClient(registry, credentials(registry), retry=retry) as client:
         result = promote(plan, source_tag or plan.sha_tag(), client)
     for image in result.images:

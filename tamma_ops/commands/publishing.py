@@ -1,4 +1,5 @@
-"""What ``push`` and ``promote`` show: the table or JSON on stdout, the digests file, the summary.
+"""What ``push`` and ``promote`` share: the plan they publish, and what they show (the table or
+JSON on stdout, the digests file, the summary).
 
 Not a command: the helpers the two publishing commands share.
 """
@@ -6,13 +7,36 @@ Not a command: the helpers the two publishing commands share.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tamma_ops.output import markdown_table, text_table, write_step_summary
 from tamma_ops.publish import SUMMARY_HEADER, PublishResult, summary_rows, write_digests
+
+if TYPE_CHECKING:
+    from tamma_ops.plan import Plan, PlanOptions
+
+log = logging.getLogger(__name__)
+
+
+def publishable_plan(
+    plan_options: PlanOptions, env: Mapping[str, str], *, nothing: str
+) -> tuple[Plan, str] | None:
+    """The plan and its registry host, its warnings logged; None, said, for an event that is
+    build-only (a pull request): ``nothing`` says what is then not done."""
+    from tamma_ops.plan import plan_for
+
+    plan = plan_for(plan_options, env)
+    for warning in plan.warnings:
+        log.warning(warning)
+    if not all(image.push for image in plan.images):
+        log.info("a %s is build-only: %s", plan.revision.event.replace("_", " "), nothing)
+        return None
+    return plan, plan.images[0].repository.partition("/")[0]
 
 
 def report(

@@ -66,18 +66,14 @@ def command(
     is asked for each tag's digest. Pull requests are build-only: nothing is pushed.
     Exits 5 when a push fails or the registry refuses the credentials.
     """
-    from tamma_ops.commands.publishing import report
-    from tamma_ops.plan import plan_for
+    from tamma_ops.commands.publishing import publishable_plan, report
     from tamma_ops.publish.push import PushOptions, push_images
 
     env = os.environ
-    plan = plan_for(plan_options, env)
-    for warning in plan.warnings:
-        log.warning(warning)
-    if not all(image.push for image in plan.images):
-        log.info("a %s is build-only: nothing is pushed", plan.revision.event.replace("_", " "))
+    publishable = publishable_plan(plan_options, env, nothing="nothing is pushed")
+    if publishable is None:
         return
-    registry = plan.images[0].repository.partition("/")[0]
+    plan, registry = publishable
     found = credentials(registry)
     log.info(
         "pushing to %s %s",

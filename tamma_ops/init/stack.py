@@ -102,10 +102,6 @@ class RenderedStack:
     files: tuple[Path, ...]
     backups: tuple[Path, ...] = field(default=())
 
-    @property
-    def compose_file(self) -> Path:
-        return self.directory / "docker-compose.yml"
-
 
 def template_values(settings: StackSettings) -> dict[str, str]:
     """The placeholders' values: ``.env`` values quoted for compose, and a few for the docs."""

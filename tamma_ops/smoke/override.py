@@ -27,10 +27,6 @@ class ImagePins:
     tag: str | None = None
     digests: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def pinned(self) -> bool:
-        return self.tag is not None or bool(self.digests)
-
 
 def split_reference(reference: str) -> tuple[str, str | None]:
     """``registry:5000/owner/name:tag@sha256:x`` -> (``registry:5000/owner/name``, tag)."""
