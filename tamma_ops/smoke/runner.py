@@ -141,10 +141,10 @@ def run_smoke(
                 report.seconds = time.time() - started
                 if problem is not None or options.artifacts is not None:
                     _keep_evidence(client, report, options, list(services))
+    # Again, now that the teardown is part of it.
     report.seconds = time.time() - started
     if problem is not None and not isinstance(problem, SmokeError):
         raise problem
-    report.failure = None if problem is None else problem.message
     if options.junit is not None:
         junit.write(
             options.junit,
